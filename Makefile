@@ -1,0 +1,60 @@
+# BookFlow API: `make run` serves it, `make test` tests it. Both set themselves up first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+DEV_ENV := DEBUG=1
+PG_URL ?= postgres://postgres@127.0.0.1:5432/bookflow
+
+.PHONY: help install install-dev run migrate test test-postgres lint format migrations-check schema clean
+
+help:
+	@echo "make run               set up and serve the API on http://127.0.0.1:8000 (SQLite, console email)"
+	@echo "make test              set up and run the whole test suite (honours DATABASE_URL)"
+	@echo "make test-postgres     the suite against PostgreSQL at $(PG_URL)"
+	@echo "make lint              ruff lint + format check"
+	@echo "make migrations-check  fail if a model change has no migration"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python requirements.txt
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(DEV_ENV) $(BIN)/python manage.py migrate --no-input
+
+run: migrate
+	$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: install-dev
+	$(BIN)/pytest
+
+test-postgres: install-dev
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrations-check: install-dev
+	$(DEV_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+
+schema: install-dev
+	$(DEV_ENV) $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,53 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+
+from account.models import OneTimeCode, User
+
+
+class AdminUserCreationForm(UserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email",)
+
+
+class AdminUserChangeForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    form = AdminUserChangeForm
+    add_form = AdminUserCreationForm
+    ordering = ["-date_joined"]
+    list_display = ["email", "first_name", "last_name", "is_verified", "is_staff", "date_joined", "last_login"]
+    list_filter = ["is_verified", "is_staff", "is_superuser", "is_active", "date_joined"]
+    search_fields = ["email", "first_name", "last_name"]
+    readonly_fields = ["date_joined", "last_login"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Profile", {"fields": ["first_name", "last_name", "interests", "timezone", "avatar"]}),
+        ("Status", {"fields": ["is_verified", "is_active", "date_joined", "last_login"]}),
+        ("Permissions", {"fields": ["is_staff", "is_superuser", "groups", "user_permissions"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+
+@admin.register(OneTimeCode)
+class OneTimeCodeAdmin(admin.ModelAdmin):
+    """Read-only: admins see when codes were sent and used, never the code or its hash."""
+
+    list_display = ["user", "purpose", "created_at", "expires_at", "attempts", "consumed_at"]
+    list_filter = ["purpose", "created_at"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+    fields = ["user", "purpose", "created_at", "expires_at", "attempts", "consumed_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

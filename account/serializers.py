@@ -1,0 +1,126 @@
+import zoneinfo
+from functools import cache
+
+from django.conf import settings
+from rest_framework import serializers
+
+from account.models import OneTimeCode, User
+
+CODE_FIELD = {"regex": r"^\d{6}$", "error_messages": {"invalid": "Enter the 6-digit code from the email."}}
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_timezone(value: str) -> str:
+    if value not in _timezones():
+        raise serializers.ValidationError("Use an IANA time zone name such as 'Europe/Paris'.")
+    return value
+
+
+class PasswordField(serializers.CharField):
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("write_only", True)
+        super().__init__(trim_whitespace=False, max_length=128, style={"input_type": "password"}, **kwargs)
+
+
+class UserSerializer(serializers.ModelSerializer):
+    avatar_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "interests",
+            "timezone",
+            "avatar_url",
+            "is_verified",
+            "date_joined",
+        ]
+        read_only_fields = fields
+
+    def get_avatar_url(self, user: User) -> str | None:
+        if not user.avatar:
+            return None
+        request = self.context.get("request")
+        url = user.avatar.url
+        return request.build_absolute_uri(url) if request else url
+
+
+class RegisterSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = PasswordField()
+    first_name = serializers.CharField(max_length=150, required=False, default="", allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, default="", allow_blank=True)
+    timezone = serializers.CharField(max_length=64, required=False, default="UTC", validators=[validate_timezone])
+
+
+class EmailCodeSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    code = serializers.RegexField(**CODE_FIELD)
+
+
+class EmailSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class ResendCodeSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    purpose = serializers.ChoiceField(choices=OneTimeCode.Purpose.choices, default=OneTimeCode.Purpose.VERIFY_EMAIL)
+
+
+class LoginSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = PasswordField()
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class AuthResponseSerializer(TokenPairSerializer):
+    user = UserSerializer()
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField()
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    code = serializers.RegexField(**CODE_FIELD)
+    new_password = PasswordField()
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    current_password = PasswordField()
+    new_password = PasswordField()
+
+
+class PasswordSerializer(serializers.Serializer):
+    password = PasswordField()
+
+
+class ProfileUpdateSerializer(serializers.Serializer):
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    interests = serializers.ListField(
+        child=serializers.SlugField(max_length=50), max_length=20, required=False, allow_empty=True
+    )
+    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
+    avatar = serializers.ImageField(required=False)
+
+    def validate_interests(self, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+    def validate_avatar(self, value):
+        if value.size > settings.AVATAR_MAX_BYTES:
+            limit_mb = settings.AVATAR_MAX_BYTES // (1024 * 1024)
+            raise serializers.ValidationError(f"The image is larger than {limit_mb} MB.")
+        return value

@@ -1,0 +1,229 @@
+"""Account writes: registration, one-time codes, passwords, tokens."""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate, password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from rest_framework import status
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from account.emails import send_code_email
+from account.models import OneTimeCode, User, normalize_email
+from bookflow_api.errors import ApplicationError
+
+Purpose = OneTimeCode.Purpose
+
+INVALID_CODE = ApplicationError("invalid_code", "The code is not valid. Check the latest email we sent you.")
+
+
+def _code_hash(*, user_id: int, purpose: str, code: str) -> str:
+    # Keyed with SECRET_KEY: a leaked table alone does not let anyone brute-force the codes.
+    return salted_hmac("account.OneTimeCode", f"{user_id}:{purpose}:{code}", algorithm="sha256").hexdigest()
+
+
+def _user_by_email(email: str) -> User | None:
+    return User.objects.filter(email=normalize_email(email), is_active=True).first()
+
+
+def _validate_new_password(password: str, user: User | None) -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ApplicationError("weak_password", exc.messages[0], errors={"password": list(exc.messages)}) from exc
+
+
+def code_issue(*, user: User, purpose: str) -> str:
+    """Create a fresh code for `purpose`, void the previous ones, and return it in clear (once)."""
+    now = timezone.now()
+    code = f"{secrets.randbelow(10**6):06d}"
+    with transaction.atomic():
+        OneTimeCode.objects.filter(user=user, purpose=purpose, consumed_at__isnull=True).update(consumed_at=now)
+        OneTimeCode.objects.create(
+            user=user,
+            purpose=purpose,
+            code_hash=_code_hash(user_id=user.pk, purpose=purpose, code=code),
+            created_at=now,
+            expires_at=now + timedelta(minutes=settings.OTP_TTL_MINUTES),
+        )
+    return code
+
+
+def code_send(*, user: User, purpose: str) -> None:
+    """Issue a code and email it once the surrounding transaction commits."""
+    code = code_issue(user=user, purpose=purpose)
+    email = user.email
+    transaction.on_commit(lambda: send_code_email(email=email, code=code, purpose=purpose), robust=True)
+
+
+def code_check(*, user: User | None, purpose: str, code: str) -> None:
+    """Consume the user's latest code for `purpose` if `code` matches it, else raise why not."""
+    otp = None
+    if user is not None:
+        otp = (
+            OneTimeCode.objects.filter(user=user, purpose=purpose, consumed_at__isnull=True)
+            .order_by("-created_at")
+            .first()
+        )
+    if otp is None:
+        raise INVALID_CODE
+    if otp.is_expired:
+        raise ApplicationError("code_expired", "This code has expired. Ask for a new one.")
+    # Count the try before comparing, in one conditional UPDATE, so parallel guesses cannot exceed the limit.
+    counted = OneTimeCode.objects.filter(pk=otp.pk, attempts__lt=settings.OTP_MAX_ATTEMPTS).update(
+        attempts=F("attempts") + 1
+    )
+    if not counted:
+        raise ApplicationError("too_many_attempts", "Too many wrong codes. Ask for a new one.")
+    expected = _code_hash(user_id=user.pk, purpose=purpose, code=code)
+    if not constant_time_compare(expected, otp.code_hash):
+        raise INVALID_CODE
+    used = OneTimeCode.objects.filter(pk=otp.pk, consumed_at__isnull=True).update(consumed_at=timezone.now())
+    if not used:
+        raise INVALID_CODE
+
+
+def user_register(
+    *, email: str, password: str, first_name: str = "", last_name: str = "", timezone_name: str = "UTC"
+) -> User:
+    """Create an unverified account and email it a verification code."""
+    email = normalize_email(email)
+    taken = ApplicationError(
+        "email_taken",
+        "An account with this email already exists. Log in or reset your password.",
+        errors={"email": ["An account with this email already exists."]},
+    )
+    if User.objects.filter(email=email).exists():
+        raise taken
+    user = User(email=email, first_name=first_name, last_name=last_name, timezone=timezone_name)
+    _validate_new_password(password, user)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+            code_send(user=user, purpose=Purpose.VERIFY_EMAIL)
+    except IntegrityError as exc:
+        raise taken from exc
+    return user
+
+
+def email_verify(*, email: str, code: str) -> User:
+    """Mark the account verified when `code` is its current verification code."""
+    user = _user_by_email(email)
+    if user is not None and user.is_verified:
+        raise INVALID_CODE
+    code_check(user=user, purpose=Purpose.VERIFY_EMAIL, code=code)
+    user.is_verified = True
+    user.save(update_fields=["is_verified"])
+    return user
+
+
+def code_resend(*, email: str, purpose: str) -> None:
+    """Send a new code if the account exists and needs one; say nothing either way."""
+    user = _user_by_email(email)
+    if user is None:
+        return
+    if purpose == Purpose.VERIFY_EMAIL and user.is_verified:
+        return
+    with transaction.atomic():
+        code_send(user=user, purpose=purpose)
+
+
+def user_login(*, email: str, password: str) -> User:
+    """Return the user for these credentials, or raise `invalid_credentials` / `email_not_verified`."""
+    user = authenticate(username=normalize_email(email), password=password)
+    if user is None:
+        raise ApplicationError(
+            "invalid_credentials", "Email or password is incorrect.", status_code=status.HTTP_401_UNAUTHORIZED
+        )
+    if not user.is_verified:
+        raise ApplicationError(
+            "email_not_verified",
+            "Verify your email address first; we can send you a new code.",
+            status_code=status.HTTP_403_FORBIDDEN,
+        )
+    return user
+
+
+def tokens_for_user(user: User) -> dict[str, str]:
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def tokens_revoke_all(*, user: User) -> None:
+    """Blacklist every refresh token the user still holds."""
+    live = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True)
+    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=token) for token in live], ignore_conflicts=True)
+
+
+def password_reset_confirm(*, email: str, code: str, new_password: str) -> User:
+    """Set a new password with a reset code; every older session ends."""
+    user = _user_by_email(email)
+    _validate_new_password(new_password, user)
+    code_check(user=user, purpose=Purpose.RESET_PASSWORD, code=code)
+    with transaction.atomic():
+        user.set_password(new_password)
+        # The code reached this inbox, which proves the address as well as verification would.
+        user.is_verified = True
+        user.save(update_fields=["password", "is_verified"])
+        tokens_revoke_all(user=user)
+    return user
+
+
+def password_change(*, user: User, current_password: str, new_password: str) -> dict[str, str]:
+    """Change the password, end every other session, and return fresh tokens for this one."""
+    if not user.check_password(current_password):
+        raise ApplicationError(
+            "invalid_password",
+            "The current password is incorrect.",
+            errors={"current_password": ["The current password is incorrect."]},
+        )
+    _validate_new_password(new_password, user)
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        tokens_revoke_all(user=user)
+    return tokens_for_user(user)
+
+
+def user_update(*, user: User, data: dict) -> User:
+    """Apply already-validated profile fields."""
+    old_avatar = user.avatar.name if "avatar" in data else ""
+    for field, value in data.items():
+        setattr(user, field, value)
+    user.save(update_fields=list(data))
+    if old_avatar and old_avatar != user.avatar.name:
+        user.avatar.storage.delete(old_avatar)
+    return user
+
+
+def user_delete(*, user: User, password: str) -> None:
+    """Delete the account after re-checking the password."""
+    if not user.check_password(password):
+        raise ApplicationError(
+            "invalid_password",
+            "The password is incorrect.",
+            errors={"password": ["The password is incorrect."]},
+        )
+    avatar = user.avatar.name
+    storage = user.avatar.storage
+    with transaction.atomic():
+        tokens_revoke_all(user=user)
+        user.delete()
+        if avatar:
+            transaction.on_commit(lambda: storage.delete(avatar), robust=True)
+
+
+def token_logout(*, refresh: str) -> None:
+    """Blacklist one refresh token; it cannot be used again."""
+    try:
+        RefreshToken(refresh).blacklist()
+    except TokenError as exc:
+        raise InvalidToken(exc.args[0]) from exc

@@ -1,0 +1,128 @@
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from account.models import User
+from account.tests.factories import PASSWORD
+
+ME = "/api/v1/account/me/"
+LOGIN = "/api/v1/auth/login/"
+
+pytestmark = pytest.mark.django_db
+
+
+def png(size=(8, 8)) -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "teal").save(buffer, format="PNG")
+    return SimpleUploadedFile("me.png", buffer.getvalue(), content_type="image/png")
+
+
+def test_profile_shows_the_readers_fields(auth_client, user):
+    body = auth_client.get(ME).json()
+
+    assert body == {
+        "id": user.pk,
+        "email": user.email,
+        "first_name": "Ada",
+        "last_name": "Reader",
+        "interests": [],
+        "timezone": "UTC",
+        "avatar_url": None,
+        "is_verified": True,
+        "date_joined": body["date_joined"],
+    }
+
+
+def test_patch_updates_names_interests_and_timezone(auth_client, user):
+    body = {"first_name": "Grace", "interests": ["history", "science", "history"], "timezone": "Africa/Lagos"}
+
+    response = auth_client.patch(ME, body, format="json")
+
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert (user.first_name, user.last_name) == ("Grace", "Reader")
+    assert user.interests == ["history", "science"]
+    assert user.timezone == "Africa/Lagos"
+
+
+def test_patch_ignores_fields_readers_may_not_change(auth_client, user):
+    auth_client.patch(ME, {"email": "evil@example.com", "is_staff": True, "is_verified": False}, format="json")
+
+    user.refresh_from_db()
+    assert user.email != "evil@example.com"
+    assert not user.is_staff
+    assert user.is_verified
+
+
+def test_patch_rejects_an_unknown_timezone(auth_client):
+    response = auth_client.patch(ME, {"timezone": "Nowhere/Land"}, format="json")
+
+    assert response.status_code == 400
+    assert "timezone" in response.json()["errors"]
+
+
+def test_avatar_upload_gives_an_absolute_url(auth_client, user):
+    response = auth_client.patch(ME, {"avatar": png()}, format="multipart")
+
+    assert response.status_code == 200
+    assert response.json()["avatar_url"].startswith("http://testserver/media/avatars/")
+    user.refresh_from_db()
+    assert user.avatar.storage.exists(user.avatar.name)
+
+
+def test_replacing_the_avatar_deletes_the_old_file(auth_client, user):
+    auth_client.patch(ME, {"avatar": png()}, format="multipart")
+    user.refresh_from_db()
+    first = user.avatar.name
+
+    auth_client.patch(ME, {"avatar": png((4, 4))}, format="multipart")
+
+    user.refresh_from_db()
+    assert user.avatar.name != first
+    assert not user.avatar.storage.exists(first)
+
+
+def test_avatar_must_be_an_image(auth_client):
+    fake = SimpleUploadedFile("me.png", b"not an image", content_type="image/png")
+
+    response = auth_client.patch(ME, {"avatar": fake}, format="multipart")
+
+    assert response.status_code == 400
+    assert "avatar" in response.json()["errors"]
+
+
+def test_avatar_size_is_limited(auth_client, settings):
+    settings.AVATAR_MAX_BYTES = 10
+
+    response = auth_client.patch(ME, {"avatar": png()}, format="multipart")
+
+    assert response.status_code == 400
+    assert "avatar" in response.json()["errors"]
+
+
+def test_delete_account_needs_the_password(auth_client, user):
+    response = auth_client.delete(ME, {"password": "wrong"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_password"
+    assert User.objects.filter(pk=user.pk).exists()
+
+
+def test_delete_account_removes_the_reader_and_ends_the_session(auth_client, user):
+    response = auth_client.delete(ME, {"password": PASSWORD}, format="json")
+
+    assert response.status_code == 204
+    assert not User.objects.filter(pk=user.pk).exists()
+    assert auth_client.get(ME).status_code == 401
+    relogin = auth_client.post(LOGIN, {"email": user.email, "password": PASSWORD}, format="json")
+    assert relogin.status_code == 401
+
+
+def test_deleted_address_can_register_again(auth_client, user):
+    auth_client.delete(ME, {"password": PASSWORD}, format="json")
+
+    response = auth_client.post("/api/v1/auth/register/", {"email": user.email, "password": PASSWORD}, format="json")
+
+    assert response.status_code == 201

@@ -1,0 +1,91 @@
+"""One error shape for the whole API: `{"code", "detail", "errors"?}`."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ApplicationError(exceptions.APIException):
+    """A business-rule failure with a stable `code`; services raise it, the handler renders it."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(
+        self,
+        code: str,
+        detail: str,
+        *,
+        status_code: int = status.HTTP_400_BAD_REQUEST,
+        errors: dict[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__(detail=detail, code=code)
+        self.code = code
+        self.status_code = status_code
+        self.errors = errors
+
+
+def _first_message(data) -> str:
+    if isinstance(data, dict):
+        return _first_message(next(iter(data.values()), ""))
+    if isinstance(data, list):
+        return _first_message(data[0]) if data else ""
+    return str(data)
+
+
+def _code_of(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    return codes if isinstance(codes, str) else exc.default_code
+
+
+def exception_handler(exc, context) -> Response | None:
+    """Render every API error as `{"code", "detail"}`, adding per-field `errors` for validation."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+
+    if isinstance(exc, ApplicationError):
+        body = {"code": exc.code, "detail": str(exc.detail)}
+        if exc.errors:
+            body["errors"] = exc.errors
+    elif isinstance(exc, exceptions.ValidationError):
+        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        body = {"code": "invalid", "detail": _first_message(errors) or "Invalid input.", "errors": errors}
+    else:
+        detail = exc.detail
+        # simplejwt wraps its messages in a dict; keep only the human sentence.
+        if isinstance(detail, dict):
+            detail = detail.get("detail", _first_message(detail))
+        body = {"code": _code_of(exc), "detail": str(detail)}
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            body["retry_after"] = int(exc.wait)
+    response.data = body
+    return response
+
+
+def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Unknown URLs under /api/ answer JSON, never Django's HTML page."""
+    return JsonResponse({"code": "not_found", "detail": "No such endpoint."}, status=404)
+
+
+def server_error(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Last resort for an unhandled exception: JSON, no internals."""
+    return JsonResponse({"code": "server_error", "detail": "Something went wrong on our side."}, status=500)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The shape of every error response."""
+
+    code = serializers.CharField(help_text="Stable machine-readable error code.")
+    detail = serializers.CharField(help_text="Human-readable explanation.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Per-field messages, on validation errors.",
+    )
+    retry_after = serializers.IntegerField(required=False, help_text="Seconds to wait, on 429.")
