@@ -32,6 +32,7 @@ install-dev: $(VENV)/.installed-dev
 
 migrate: install
 	$(DEV_ENV) $(BIN)/python manage.py migrate --no-input
+	$(DEV_ENV) $(BIN)/python manage.py seed_books
 
 run: migrate
 	$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000

@@ -1,11 +1,13 @@
 """Shared test fixtures: an API client that runs on-commit hooks, users, and a clean cache."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.core.cache import cache
 from django.test import TestCase
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from account.tests.factories import PASSWORD, UserFactory
@@ -56,3 +58,44 @@ def last_code(to: str | None = None) -> str:
     messages = [m for m in mail.outbox if to is None or to in m.to]
     assert messages, "no email was sent"
     return re.search(r"\b(\d{6})\b", messages[-1].body).group(1)
+
+
+class TaskQueue:
+    """Stands in for the in-process scheduler: a timer due now runs at once (as it would a moment later);
+    later timers wait in `pending` until `run_all()`, which moves the clock to each one."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple] = []
+        self.traveller = None
+
+    def __call__(self, func, *args, delay: float = 0) -> None:
+        if delay <= 0:
+            func(*args)
+        else:
+            self.pending.append((func, args, delay))
+
+    def run_all(self, limit: int = 20) -> int:
+        ran = 0
+        while self.pending and ran < limit:
+            func, args, delay = self.pending.pop(0)
+            self.traveller.move_to(timezone.now() + timedelta(seconds=delay, milliseconds=1))
+            func(*args)
+            ran += 1
+        return ran
+
+
+@pytest.fixture(autouse=True)
+def _task_queue(monkeypatch) -> TaskQueue:
+    from books import scheduler
+
+    queue = TaskQueue()
+    monkeypatch.setattr(scheduler, "run_later", queue)
+    return queue
+
+
+@pytest.fixture
+def tasks(_task_queue, time_machine) -> TaskQueue:
+    """The task queue, with a clock that `run_all()` may move forward."""
+    time_machine.move_to(timezone.now(), tick=True)
+    _task_queue.traveller = time_machine
+    return _task_queue

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
-from account.models import OneTimeCode, User
+from account.models import EmailTask, OneTimeCode, User
 
 
 class AdminUserCreationForm(UserCreationForm):
@@ -22,14 +22,14 @@ class UserAdmin(BaseUserAdmin):
     form = AdminUserChangeForm
     add_form = AdminUserCreationForm
     ordering = ["-date_joined"]
-    list_display = ["email", "first_name", "last_name", "is_verified", "is_staff", "date_joined", "last_login"]
-    list_filter = ["is_verified", "is_staff", "is_superuser", "is_active", "date_joined"]
+    list_display = ["email", "first_name", "last_name", "plan", "is_verified", "is_staff", "date_joined", "last_login"]
+    list_filter = ["plan", "is_verified", "is_staff", "is_superuser", "is_active", "date_joined"]
     search_fields = ["email", "first_name", "last_name"]
     readonly_fields = ["date_joined", "last_login"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Profile", {"fields": ["first_name", "last_name", "interests", "timezone", "avatar"]}),
-        ("Status", {"fields": ["is_verified", "is_active", "date_joined", "last_login"]}),
+        ("Status", {"fields": ["is_verified", "is_active", "plan", "date_joined", "last_login"]}),
         ("Permissions", {"fields": ["is_staff", "is_superuser", "groups", "user_permissions"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
@@ -50,4 +50,27 @@ class OneTimeCodeAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(EmailTask)
+class EmailTaskAdmin(admin.ModelAdmin):
+    list_display = ["user", "kind", "status", "attempts", "error_code", "created_at", "finished_at"]
+    list_filter = ["status", "kind", "created_at"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+    readonly_fields = [
+        "user",
+        "kind",
+        "status",
+        "attempts",
+        "run_after",
+        "claimed_at",
+        "error_code",
+        "error_detail",
+        "created_at",
+        "finished_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
         return False

@@ -1,10 +1,16 @@
 """Account emails, rendered from HTML + plain-text templates."""
 
 import logging
+from smtplib import SMTPException
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import timezone
+
+from account.models import EmailTask, User
+from bookflow_api.durable import task_claim, task_retry_or_fail, task_succeed
+from books import scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -27,3 +33,30 @@ def send_templated_email(*, to: str, subject: str, template: str, context: dict)
 def send_code_email(*, email: str, code: str, purpose: str) -> None:
     context = {"code": code, "ttl_minutes": settings.OTP_TTL_MINUTES}
     send_templated_email(to=email, subject=CODE_SUBJECTS[purpose], template=purpose, context=context)
+
+
+def email_enqueue(*, user: User, kind: str) -> EmailTask:
+    """Record the email as a durable task and send it right after the transaction commits."""
+    task = EmailTask.objects.create(user=user, kind=kind)
+    scheduler.run_after_commit(email_task_run, task.pk)
+    return task
+
+
+def email_task_run(task_id: int, *, stale: bool = False) -> None:
+    """The task: claim, send (a code email issues its code now, so no code is ever stored in clear), or retry."""
+    from account.services import code_issue
+
+    task = task_claim(EmailTask, task_id, stale=stale)
+    if task is None:
+        return
+    try:
+        if task.kind in CODE_SUBJECTS:
+            code = code_issue(user=task.user, purpose=task.kind)
+            send_code_email(email=task.user.email, code=code, purpose=task.kind)
+    except (OSError, SMTPException) as exc:
+        logger.warning("Email task %s attempt %s failed: %s", task_id, task.attempts, type(exc).__name__)
+        if task_retry_or_fail(task, code="smtp_error", detail=repr(exc)):
+            delay = (task.run_after - timezone.now()).total_seconds()
+            scheduler.run_later(email_task_run, task_id, delay=max(delay, 0))
+        return
+    task_succeed(task)

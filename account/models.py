@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.timezone import now
 
+from bookflow_api.durable import DurableTask
+
 
 def normalize_email(email: str) -> str:
     """The one spelling of an address we store and look up: trimmed and lower-cased."""
@@ -28,6 +30,13 @@ class UserManager(BaseUserManager["User"]):
         return self.get(email=normalize_email(email))
 
 
+class Plan(models.TextChoices):
+    FREE = "free", "Free"
+    BASIC = "basic", "Basic"
+    PREMIUM = "premium", "Premium"
+    SCHOLAR = "scholar", "Scholar"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A reader (or an admin); the email address is the login."""
 
@@ -38,6 +47,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     timezone = models.CharField(max_length=64, default="UTC")
     avatar = models.ImageField(upload_to="avatars/", blank=True)
     is_verified = models.BooleanField(default=False)
+    plan = models.CharField(max_length=10, choices=Plan.choices, default=Plan.FREE)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=now)
@@ -89,3 +99,20 @@ class OneTimeCode(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires_at <= now()
+
+
+class EmailTask(DurableTask):
+    """An email to send off the request path; a code email creates its code only when it is sent."""
+
+    class Kind(models.TextChoices):
+        VERIFY_EMAIL = "verify_email", "Verification code"
+        RESET_PASSWORD = "reset_password", "Password reset code"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_tasks")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+
+    class Meta(DurableTask.Meta):
+        indexes = [models.Index(fields=["status", "run_after"], name="account_email_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.user}"

@@ -2,9 +2,11 @@ import zoneinfo
 from functools import cache
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from account.models import OneTimeCode, User
+from account.models import OneTimeCode, Plan, User
+from books.categories import BY_SLUG
 
 CODE_FIELD = {"regex": r"^\d{6}$", "error_messages": {"invalid": "Enter the 6-digit code from the email."}}
 
@@ -26,8 +28,38 @@ class PasswordField(serializers.CharField):
         super().__init__(trim_whitespace=False, max_length=128, style={"input_type": "password"}, **kwargs)
 
 
+class QuotaSerializer(serializers.Serializer):
+    limit = serializers.IntegerField()
+    used = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    resets_at = serializers.DateTimeField()
+
+
+class QuotasSerializer(serializers.Serializer):
+    summaries = QuotaSerializer()
+
+
+class SubscriptionSerializer(serializers.Serializer):
+    plan = serializers.ChoiceField(choices=Plan.choices)
+    status = serializers.ChoiceField(choices=["none", "trialing", "active", "expired"])
+    trial_ends_at = serializers.DateTimeField(allow_null=True)
+    quotas = QuotasSerializer()
+
+
+def subscription_of(user: User) -> dict:
+    from books.summaries import summary_quota
+
+    return {
+        "plan": user.plan,
+        "status": "none" if user.plan == Plan.FREE else "active",
+        "trial_ends_at": None,
+        "quotas": {"summaries": summary_quota(user=user)},
+    }
+
+
 class UserSerializer(serializers.ModelSerializer):
     avatar_url = serializers.SerializerMethodField()
+    subscription = serializers.SerializerMethodField()
 
     class Meta:
         model = User
@@ -41,8 +73,13 @@ class UserSerializer(serializers.ModelSerializer):
             "avatar_url",
             "is_verified",
             "date_joined",
+            "subscription",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(SubscriptionSerializer)
+    def get_subscription(self, user: User) -> dict:
+        return SubscriptionSerializer(subscription_of(user)).data
 
     def get_avatar_url(self, user: User) -> str | None:
         if not user.avatar:
@@ -117,6 +154,11 @@ class ProfileUpdateSerializer(serializers.Serializer):
     avatar = serializers.ImageField(required=False)
 
     def validate_interests(self, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - BY_SLUG.keys())
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown categories: {', '.join(unknown)}. See GET /api/v1/books/categories/."
+            )
         return list(dict.fromkeys(value))
 
     def validate_avatar(self, value):

@@ -15,7 +15,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from account.emails import send_code_email
+from account.emails import email_enqueue
 from account.models import OneTimeCode, User, normalize_email
 from bookflow_api.errors import ApplicationError
 
@@ -57,10 +57,8 @@ def code_issue(*, user: User, purpose: str) -> str:
 
 
 def code_send(*, user: User, purpose: str) -> None:
-    """Issue a code and email it once the surrounding transaction commits."""
-    code = code_issue(user=user, purpose=purpose)
-    email = user.email
-    transaction.on_commit(lambda: send_code_email(email=email, code=code, purpose=purpose), robust=True)
+    """Email the user a fresh code for `purpose`, off the request path, once the transaction commits."""
+    email_enqueue(user=user, kind=purpose)
 
 
 def code_check(*, user: User | None, purpose: str, code: str) -> None:

@@ -13,4 +13,5 @@ urlpatterns = [
     path("auth/password/reset/confirm/", views.PasswordResetConfirmView.as_view(), name="auth-password-reset-confirm"),
     path("auth/password/change/", views.PasswordChangeView.as_view(), name="auth-password-change"),
     path("account/me/", views.MeView.as_view(), name="account-me"),
+    path("account/subscription/", views.SubscriptionView.as_view(), name="account-subscription"),
 ]

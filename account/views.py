@@ -22,8 +22,10 @@ from account.serializers import (
     RefreshSerializer,
     RegisterSerializer,
     ResendCodeSerializer,
+    SubscriptionSerializer,
     TokenPairSerializer,
     UserSerializer,
+    subscription_of,
 )
 from account.throttles import (
     CODE_CHECK_THROTTLES,
@@ -35,11 +37,7 @@ from account.throttles import (
     PasswordUserThrottle,
     RegisterIPThrottle,
 )
-from bookflow_api.errors import ErrorSerializer
-
-
-def errors(*statuses: int) -> dict[int, OpenApiResponse]:
-    return {code: OpenApiResponse(ErrorSerializer) for code in statuses}
+from bookflow_api.errors import error_responses as errors
 
 
 def auth_response(user: User, request) -> Response:
@@ -220,3 +218,9 @@ class MeView(APIView):
         serializer.is_valid(raise_exception=True)
         services.user_delete(user=request.user, password=serializer.validated_data["password"])
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SubscriptionView(APIView):
+    @extend_schema(responses={200: SubscriptionSerializer, **errors(401)}, tags=["account"])
+    def get(self, request):
+        return Response(SubscriptionSerializer(subscription_of(request.user)).data)

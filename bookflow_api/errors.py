@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -89,3 +90,8 @@ class ErrorSerializer(serializers.Serializer):
         help_text="Per-field messages, on validation errors.",
     )
     retry_after = serializers.IntegerField(required=False, help_text="Seconds to wait, on 429.")
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """Schema entries for the error statuses an endpoint can answer."""
+    return {code: OpenApiResponse(ErrorSerializer) for code in statuses}

@@ -166,6 +166,30 @@ DEFAULT_FROM_EMAIL = config("MAIL_FROM", default=EMAIL_HOST_USER or "BookFlow <n
 OTP_TTL_MINUTES = config("OTP_TTL_MINUTES", default=10, cast=int)
 OTP_MAX_ATTEMPTS = config("OTP_MAX_ATTEMPTS", default=5, cast=int)
 
+# Google Books.
+GOOGLE_BOOKS_BASE_URL = config("GOOGLE_BOOKS_BASE_URL", default="https://www.googleapis.com/books/v1")
+GOOGLE_BOOKS_API_KEY = config("GOOGLE_BOOKS_API_KEY", default="")
+BOOKS_SEARCH_CACHE_SECONDS = 60 * 60
+BOOKS_RECOMMENDED_CACHE_SECONDS = 6 * 60 * 60
+BOOKS_FRESH_SECONDS = 7 * 24 * 60 * 60  # a local copy younger than this is served without asking Google
+BOOKS_POPULAR_DAYS = 30
+
+# Summaries (Gemini through google-genai, or the offline extractive provider).
+GOOGLE_API_KEY = config("GOOGLE_API_KEY", default="")
+GEMINI_MODEL = config("GEMINI_MODEL", default="gemini-2.5-flash")
+GEMINI_BASE_URL = config("GEMINI_BASE_URL", default="")
+GEMINI_TIMEOUT_SECONDS = 90
+SUMMARY_PROVIDER = config("SUMMARY_PROVIDER", default="auto")  # auto | gemini | offline
+SUMMARY_TASK_DELAY_SECONDS = config("SUMMARY_TASK_DELAY_SECONDS", default=2, cast=float)
+SUMMARY_PROMPT_VERSION = 1
+# Monthly summary unlocks per plan.
+PLAN_QUOTAS = {"free": 1, "basic": 10, "premium": 25, "scholar": 60}
+
+# In-process scheduler for one-off tasks: auto (serving processes only), on, or off.
+BOOKFLOW_BACKGROUND_SCHEDULER = config("BOOKFLOW_BACKGROUND_SCHEDULER", default="auto")
+if BOOKFLOW_BACKGROUND_SCHEDULER not in ("auto", "on", "off"):
+    raise ImproperlyConfigured("BOOKFLOW_BACKGROUND_SCHEDULER must be auto, on or off.")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -189,6 +213,7 @@ REST_FRAMEWORK = {
         "code_send_email": "1/min",
         "code_send_email_daily": "10/day",
         "password_user": "10/hour",
+        "catalogue_user": "60/min",
     },
 }
 
@@ -217,6 +242,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TaskStatusEnum": "bookflow_api.durable.TaskStatus",
+        "SubscriptionStatusEnum": ["none", "trialing", "active", "expired"],
+    },
 }
 
 CORS_URLS_REGEX = r"^/api/.*$"

@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include("account.urls")),
+    path("api/v1/", include("books.urls")),
     re_path(r"^api/", api_not_found),
 ]
 

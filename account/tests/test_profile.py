@@ -32,7 +32,9 @@ def test_profile_shows_the_readers_fields(auth_client, user):
         "avatar_url": None,
         "is_verified": True,
         "date_joined": body["date_joined"],
+        "subscription": body["subscription"],
     }
+    assert body["subscription"]["plan"] == "free"
 
 
 def test_patch_updates_names_interests_and_timezone(auth_client, user):
@@ -54,6 +56,13 @@ def test_patch_ignores_fields_readers_may_not_change(auth_client, user):
     assert user.email != "evil@example.com"
     assert not user.is_staff
     assert user.is_verified
+
+
+def test_interests_must_be_known_categories(auth_client):
+    response = auth_client.patch(ME, {"interests": ["history", "astrology"]}, format="json")
+
+    assert response.status_code == 400
+    assert "astrology" in response.json()["errors"]["interests"][0]
 
 
 def test_patch_rejects_an_unknown_timezone(auth_client):

@@ -1,0 +1,100 @@
+import pytest
+from django.urls import reverse
+
+from account.models import OneTimeCode, User
+from bookflow_api.durable import TaskStatus
+from books.models import Summary
+from books.tests.factories import BookFactory, BookmarkFactory, NoteFactory
+from books.tests.fake_gemini import VALID_CONTENT
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    admin = User.objects.create_superuser("admin@example.com", "admin-pass-123456")
+    client.force_login(admin)
+    return client
+
+
+def test_every_admin_page_renders(admin_client, user):
+    OneTimeCode.objects.create(user=user, purpose="verify_email", code_hash="f" * 64, expires_at="2030-01-01T00:00Z")
+    BookmarkFactory(user=user)
+    NoteFactory(user=user)
+    summary = Summary.objects.create(book=BookFactory(), status=TaskStatus.READY, content=VALID_CONTENT)
+    pages = [
+        reverse(f"admin:{name}_changelist")
+        for name in [
+            "account_user",
+            "account_onetimecode",
+            "books_book",
+            "books_bookmark",
+            "books_note",
+            "books_summary",
+            "books_summaryunlock",
+        ]
+    ]
+    pages += [
+        reverse("admin:account_user_change", args=[user.pk]),
+        reverse("admin:books_summary_change", args=[summary.pk]),
+    ]
+
+    for page in pages:
+        assert admin_client.get(page).status_code == 200, page
+
+
+def test_admin_never_shows_a_code_or_its_hash(admin_client, user):
+    otp = OneTimeCode.objects.create(
+        user=user, purpose="verify_email", code_hash="c0de" * 16, expires_at="2030-01-01T00:00Z"
+    )
+
+    pages = [
+        reverse("admin:account_onetimecode_changelist"),
+        reverse("admin:account_onetimecode_change", args=[otp.pk]),
+    ]
+
+    for page in pages:
+        assert "c0de" not in admin_client.get(page).content.decode()
+
+
+def test_summary_page_previews_the_content(admin_client):
+    summary = Summary.objects.create(book=BookFactory(), status=TaskStatus.READY, content=VALID_CONTENT)
+
+    page = admin_client.get(reverse("admin:books_summary_change", args=[summary.pk])).content.decode()
+
+    assert "Small habits, big results" in page
+    assert "Insight 1" in page
+
+
+def test_retry_action_requeues_failed_summaries(admin_client):
+    failed = Summary.objects.create(book=BookFactory(), status=TaskStatus.FAILED, attempts=4, error_code="x")
+    ready = Summary.objects.create(book=BookFactory(), status=TaskStatus.READY, content=VALID_CONTENT)
+
+    admin_client.post(
+        reverse("admin:books_summary_changelist"), {"action": "retry_failed", "_selected_action": [failed.pk, ready.pk]}
+    )
+
+    failed.refresh_from_db()
+    ready.refresh_from_db()
+    assert (failed.status, failed.attempts) == (TaskStatus.PENDING, 0)
+    assert ready.status == TaskStatus.READY
+
+
+def test_admin_can_change_a_readers_plan(admin_client, user):
+    data = {
+        "email": user.email,
+        "plan": "premium",
+        "first_name": "",
+        "last_name": "",
+        "interests": "[]",
+        "timezone": "UTC",
+        "is_active": "on",
+        "is_verified": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+    }
+
+    admin_client.post(reverse("admin:account_user_change", args=[user.pk]), data)
+
+    user.refresh_from_db()
+    assert user.plan == "premium"

@@ -1,0 +1,100 @@
+import json
+
+from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
+
+from bookflow_api.durable import TaskStatus
+from books.models import Book, Bookmark, Note, Summary, SummaryUnlock
+from books.summaries import summary_retry
+
+
+@admin.register(Book)
+class BookAdmin(admin.ModelAdmin):
+    list_display = ["title", "authors_list", "published_year", "language", "isbn_13", "source", "fetched_at"]
+    list_filter = ["source", "language", "fetched_at"]
+    search_fields = ["title", "subtitle", "isbn_13", "isbn_10", "volume_id", "publisher"]
+    date_hierarchy = "fetched_at"
+    # What Google sent is kept as it came: editing it here would be overwritten on the next fetch anyway.
+    readonly_fields = [f.name for f in Book._meta.concrete_fields]
+
+    @admin.display(description="Authors")
+    def authors_list(self, book: Book) -> str:
+        return ", ".join(book.authors)
+
+
+@admin.register(Bookmark)
+class BookmarkAdmin(admin.ModelAdmin):
+    list_display = ["user", "book", "created_at"]
+    list_filter = ["created_at"]
+    search_fields = ["user__email", "book__title", "book__volume_id"]
+    list_select_related = ["user", "book"]
+    raw_id_fields = ["user", "book"]
+
+
+@admin.register(Note)
+class NoteAdmin(admin.ModelAdmin):
+    list_display = ["user", "book", "created_at", "updated_at"]
+    list_filter = ["created_at"]
+    search_fields = ["user__email", "book__title"]
+    list_select_related = ["user", "book"]
+    raw_id_fields = ["user", "book"]
+
+
+@admin.register(Summary)
+class SummaryAdmin(admin.ModelAdmin):
+    list_display = ["book", "status", "provider", "model", "attempts", "error_code", "created_at", "ready_at"]
+    list_filter = ["status", "provider", "language", "created_at"]
+    search_fields = ["book__title", "book__volume_id", "error_code"]
+    list_select_related = ["book"]
+    actions = ["retry_failed"]
+    exclude = ["content"]
+    readonly_fields = [
+        "book",
+        "language",
+        "prompt_version",
+        "status",
+        "provider",
+        "model",
+        "attempts",
+        "run_after",
+        "claimed_at",
+        "error_code",
+        "error_detail",
+        "created_at",
+        "ready_at",
+        "finished_at",
+        "content_preview",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="Content")
+    def content_preview(self, summary: Summary) -> str:
+        if not summary.content:
+            return "—"
+        one_page = summary.content.get("one_page_summary", {})
+        insights = format_html_join(
+            "", "<li><b>{}</b>: {}</li>", ((i["title"], i["description"]) for i in summary.content["key_insights"])
+        )
+        return format_html(
+            "<h3>{}</h3><p>{}</p><ol>{}</ol><details><summary>Raw JSON</summary><pre>{}</pre></details>",
+            one_page.get("headline", ""),
+            one_page.get("core_message", ""),
+            insights,
+            json.dumps(summary.content, indent=2, ensure_ascii=False),
+        )
+
+    @admin.action(description="Retry the selected failed summaries")
+    def retry_failed(self, request, queryset) -> None:
+        retried = sum(summary_retry(summary=summary) for summary in queryset.filter(status=TaskStatus.FAILED))
+        self.message_user(request, f"{retried} summaries queued again.", messages.SUCCESS)
+
+
+@admin.register(SummaryUnlock)
+class SummaryUnlockAdmin(admin.ModelAdmin):
+    list_display = ["user", "summary", "unlocked_at", "refunded_at"]
+    list_filter = ["unlocked_at", "refunded_at"]
+    search_fields = ["user__email", "summary__book__title"]
+    list_select_related = ["user", "summary__book"]
+    raw_id_fields = ["user", "summary"]

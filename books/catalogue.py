@@ -1,0 +1,242 @@
+"""The catalogue: Google Books first, our local copy when Google cannot answer, every volume seen kept."""
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
+from rest_framework import status
+
+from bookflow_api.errors import ApplicationError
+from bookflow_api.pagination import PageRequest
+from books.categories import BY_SLUG, Category
+from books.models import Book, Bookmark, SummaryUnlock
+from books.providers.google_books import GoogleBooksNotFound, GoogleBooksUnavailable, Volume, get_client
+
+logger = logging.getLogger(__name__)
+
+GOOGLE = "google_books"
+LOCAL = "local"
+UPDATE_FIELDS = [f.name for f in Book._meta.concrete_fields if f.name != "volume_id"]
+
+CATALOG_UNAVAILABLE = ApplicationError(
+    "catalog_unavailable",
+    "The book catalogue is unavailable right now. Try again in a minute.",
+    status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+)
+BOOK_NOT_FOUND = ApplicationError("book_not_found", "No such book.", status_code=status.HTTP_404_NOT_FOUND)
+
+
+@dataclass(frozen=True)
+class BookPage:
+    source: str
+    count: int
+    books: list[Book]
+
+
+def books_upsert(volumes: list[Volume]) -> list[Book]:
+    """Insert or refresh these volumes in one query; return them as Books, in order."""
+    now = timezone.now()
+    books = [Book(**asdict(volume), source=Book.Source.GOOGLE_BOOKS, fetched_at=now) for volume in volumes]
+    # Sorted, so two processes upserting overlapping pages lock rows in the same order (no deadlock).
+    unique = sorted({book.volume_id: book for book in books}.values(), key=lambda book: book.volume_id)
+    if unique:
+        Book.objects.bulk_create(
+            unique, update_conflicts=True, unique_fields=["volume_id"], update_fields=UPDATE_FIELDS
+        )
+    return books
+
+
+def _books_in_order(volume_ids: list[str]) -> list[Book]:
+    found = Book.objects.in_bulk(volume_ids)
+    return [found[volume_id] for volume_id in volume_ids if volume_id in found]
+
+
+def _cache_key(prefix: str, **params) -> str:
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+    return f"books:{prefix}:{digest}"
+
+
+def _google_search(query: str, *, page: PageRequest, lang: str = "", order_by: str = "") -> BookPage:
+    """One page of Google results, cached by its parameters; raises GoogleBooksUnavailable."""
+    key = _cache_key("search", q=query, page=page.page, size=page.page_size, lang=lang, order=order_by)
+    cached = cache.get(key)
+    if cached is not None:
+        return BookPage(source=GOOGLE, count=cached["count"], books=_books_in_order(cached["ids"]))
+    result = get_client().search(
+        query, start_index=page.offset, max_results=page.page_size, lang=lang, order_by=order_by
+    )
+    books = books_upsert(result.volumes)
+    ids = [book.volume_id for book in books]
+    cache.set(key, {"count": result.total_items, "ids": ids}, timeout=settings.BOOKS_SEARCH_CACHE_SECONDS)
+    return BookPage(source=GOOGLE, count=result.total_items, books=books)
+
+
+def _local_page(queryset: QuerySet[Book], page: PageRequest) -> BookPage:
+    count = queryset.count()
+    return BookPage(source=LOCAL, count=count, books=list(queryset[page.offset : page.offset + page.page_size]))
+
+
+def local_search(query: str) -> QuerySet[Book]:
+    """Full-text search on PostgreSQL; every word in title, subtitle, authors or description elsewhere."""
+    if connection.vendor == "postgresql":
+        vector = (
+            SearchVector("title", weight="A")
+            + SearchVector("subtitle", weight="B")
+            + SearchVector(Cast("authors", TextField()), weight="A")
+            + SearchVector("description", weight="C")
+        )
+        search = SearchQuery(query, search_type="websearch")
+        return (
+            Book.objects.annotate(document=vector, rank=SearchRank(vector, search))
+            .filter(document=search)
+            .order_by("-rank", "-ratings_count", "title")
+        )
+    books = Book.objects.annotate(authors_text=Cast("authors", TextField()))
+    for word in query.split():
+        books = books.filter(
+            Q(title__icontains=word)
+            | Q(subtitle__icontains=word)
+            | Q(authors_text__icontains=word)
+            | Q(description__icontains=word)
+        )
+    return books.order_by("-ratings_count", "title")
+
+
+def book_search(*, query: str, page: PageRequest, lang: str = "", order_by: str = "") -> BookPage:
+    """Search Google Books; when it cannot answer, search our own catalogue."""
+    try:
+        return _google_search(query, page=page, lang=lang, order_by=order_by)
+    except GoogleBooksUnavailable:
+        books = local_search(query)
+        if lang:
+            books = books.filter(language=lang)
+        result = _local_page(books, page)
+    # An empty local answer during an outage would read as "no such books": say the catalogue is down instead.
+    if result.count == 0:
+        raise CATALOG_UNAVAILABLE
+    return result
+
+
+def books_in_category(*, category: Category, page: PageRequest) -> BookPage:
+    try:
+        return _google_search(f'subject:"{category.subject}"', page=page)
+    except GoogleBooksUnavailable:
+        books = Book.objects.annotate(categories_text=Cast("categories", TextField())).filter(
+            categories_text__icontains=category.subject
+        )
+        result = _local_page(books.order_by("-ratings_count", "title"), page)
+    if result.count == 0:
+        raise CATALOG_UNAVAILABLE
+    return result
+
+
+def book_detail(*, volume_id: str) -> Book:
+    """Our copy when fresh (or a seed book); otherwise Google's, stored; our stale copy if Google is down."""
+    local = Book.objects.filter(pk=volume_id).first()
+    fresh_after = timezone.now() - timedelta(seconds=settings.BOOKS_FRESH_SECONDS)
+    if local and (local.source == Book.Source.SEED or local.fetched_at >= fresh_after):
+        return local
+    try:
+        volume = get_client().volume(volume_id)
+    except GoogleBooksNotFound:
+        if local:
+            return local
+        raise BOOK_NOT_FOUND from None
+    except GoogleBooksUnavailable:
+        if local:
+            return local
+        raise CATALOG_UNAVAILABLE from None
+    return books_upsert([volume])[0]
+
+
+def _isbn13_check_digit(first_12: str) -> str:
+    return str((10 - sum((3 if i % 2 else 1) * int(c) for i, c in enumerate(first_12)) % 10) % 10)
+
+
+def _isbn10_is_valid(isbn: str) -> bool:
+    if not (isbn[:9].isdigit() and (isbn[9].isdigit() or isbn[9] == "X")):
+        return False
+    digits = [int(c) for c in isbn[:9]] + [10 if isbn[9] == "X" else int(isbn[9])]
+    return sum((10 - i) * d for i, d in enumerate(digits)) % 11 == 0
+
+
+def isbn_normalize(raw: str) -> str:
+    """The ISBN-13 for a valid ISBN-10 or ISBN-13 (hyphens and spaces allowed); raise `invalid_isbn`."""
+    isbn = raw.replace("-", "").replace(" ", "").upper()
+    if len(isbn) == 10 and _isbn10_is_valid(isbn):
+        return "978" + isbn[:9] + _isbn13_check_digit("978" + isbn[:9])
+    if len(isbn) == 13 and isbn.isdigit() and isbn[:3] in ("978", "979") and _isbn13_check_digit(isbn[:12]) == isbn[12]:
+        return isbn
+    raise ApplicationError("invalid_isbn", "That is not a valid ISBN-10 or ISBN-13 (check the digits).")
+
+
+def book_by_isbn(*, isbn: str) -> Book:
+    isbn_13 = isbn_normalize(isbn)
+    local = Book.objects.filter(isbn_13=isbn_13).order_by("-ratings_count").first()
+    if local:
+        return local
+    try:
+        result = get_client().search(f"isbn:{isbn_13}", max_results=1)
+    except GoogleBooksUnavailable:
+        raise CATALOG_UNAVAILABLE from None
+    if not result.volumes:
+        raise BOOK_NOT_FOUND
+    return books_upsert(result.volumes[:1])[0]
+
+
+def _recent_count(queryset: QuerySet, book_field: str) -> Coalesce:
+    """Per book: how many rows of `queryset` point at it (a correlated subquery, no join fan-out)."""
+    counts = queryset.filter(**{book_field: OuterRef("pk")}).values(book_field).annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counts), 0)
+
+
+def books_popular(*, page: PageRequest) -> BookPage:
+    """Most unlocked and bookmarked books of the last BOOKS_POPULAR_DAYS days, from our own data."""
+    since = timezone.now() - timedelta(days=settings.BOOKS_POPULAR_DAYS)
+    bookmarks = Bookmark.objects.filter(created_at__gte=since)
+    unlocks = SummaryUnlock.objects.filter(unlocked_at__gte=since)
+    books = (
+        Book.objects.filter(Q(pk__in=bookmarks.values("book_id")) | Q(pk__in=unlocks.values("summary__book_id")))
+        .annotate(score=_recent_count(bookmarks, "book") + _recent_count(unlocks, "summary__book"))
+        .order_by("-score", "title")
+    )
+    return _local_page(books, page)
+
+
+def books_recommended(*, interests: list[str], page: PageRequest) -> BookPage:
+    """Books from the reader's interest categories, interleaved; popular books when there are none."""
+    categories = [BY_SLUG[slug] for slug in sorted(set(interests)) if slug in BY_SLUG][:5]
+    if not categories:
+        return books_popular(page=page)
+    key = _cache_key("recommended", slugs=[c.slug for c in categories])
+    ids = cache.get(key)
+    source = GOOGLE
+    if ids is None:
+        first_page = PageRequest(page=1, page_size=40 // len(categories))
+        lists = []
+        for category in categories:
+            try:
+                lists.append(books_in_category(category=category, page=first_page))
+            except ApplicationError:
+                lists.append(BookPage(source=LOCAL, count=0, books=[]))
+        source = GOOGLE if all(result.source == GOOGLE for result in lists) else LOCAL
+        ids = list(dict.fromkeys(book.volume_id for book in _interleave([result.books for result in lists])))
+        if source == GOOGLE:
+            cache.set(key, ids, timeout=settings.BOOKS_RECOMMENDED_CACHE_SECONDS)
+    window = ids[page.offset : page.offset + page.page_size]
+    return BookPage(source=source, count=len(ids), books=_books_in_order(window))
+
+
+def _interleave(lists: list[list[Book]]) -> list[Book]:
+    """[a1, a2], [b1] -> [a1, b1, a2]: every interest gets a turn near the top."""
+    longest = max((len(items) for items in lists), default=0)
+    return [items[i] for i in range(longest) for items in lists if i < len(items)]

@@ -1,0 +1,42 @@
+"""What every summary provider returns and raises, and which provider this deployment uses."""
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.conf import settings
+
+from books.models import Book
+
+
+class ProviderError(Exception):
+    """Generation failed; `transient` errors are worth another attempt later."""
+
+    def __init__(self, code: str, detail: str, *, transient: bool) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.transient = transient
+
+
+@dataclass(frozen=True)
+class GeneratedSummary:
+    content: dict
+    provider: str
+    model: str
+
+
+class SummaryProvider(Protocol):
+    name: str
+
+    def generate(self, book: Book) -> GeneratedSummary: ...
+
+
+def summary_provider() -> SummaryProvider:
+    """Gemini when configured (or asked for), else the offline extractive provider."""
+    from books.providers.gemini import GeminiProvider
+    from books.providers.offline import OfflineProvider
+
+    choice = settings.SUMMARY_PROVIDER
+    if choice == "gemini" or (choice == "auto" and settings.GOOGLE_API_KEY):
+        return GeminiProvider()
+    return OfflineProvider()

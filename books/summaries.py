@@ -1,0 +1,148 @@
+"""AI summaries: unlocking (with monthly quotas), generation as a durable task, refunds on failure."""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import status
+
+from account.models import User
+from bookflow_api.durable import TaskStatus, task_claim, task_retry_or_fail, task_succeed
+from bookflow_api.errors import ApplicationError
+from books import scheduler
+from books.catalogue import book_detail
+from books.models import Summary, SummaryUnlock
+from books.providers.summaries import ProviderError, summary_provider
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_NOT_FOUND = ApplicationError("summary_not_found", "No such summary.", status_code=status.HTTP_404_NOT_FOUND)
+
+
+@dataclass(frozen=True)
+class Quota:
+    limit: int
+    used: int
+    resets_at: datetime
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+
+def _month_bounds(moment: datetime) -> tuple[datetime, datetime]:
+    start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    return start, end
+
+
+def summary_quota(*, user: User) -> Quota:
+    """The reader's summary unlocks this calendar month (UTC) against their plan's limit."""
+    start, end = _month_bounds(timezone.now())
+    used = SummaryUnlock.objects.filter(user=user, unlocked_at__gte=start, refunded_at__isnull=True).count()
+    return Quota(limit=settings.PLAN_QUOTAS[user.plan], used=used, resets_at=end)
+
+
+def summary_request(*, user: User, volume_id: str, language: str = "en") -> Summary:
+    """Unlock the book's summary for this reader, starting its generation if nobody has yet."""
+    book = book_detail(volume_id=volume_id)
+    delay = settings.SUMMARY_TASK_DELAY_SECONDS
+    with transaction.atomic():
+        # One request at a time per reader, so two parallel unlocks cannot both take the last unit.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        summary, created = Summary.objects.get_or_create(
+            book=book,
+            language=language,
+            prompt_version=settings.SUMMARY_PROMPT_VERSION,
+            defaults={"run_after": timezone.now() + timedelta(seconds=delay)},
+        )
+        restarted = summary.status == TaskStatus.FAILED and _summary_restart(summary, delay=delay)
+        _unlock(user=user, summary=summary)
+        if created or restarted:
+            scheduler.run_after_commit(generate_summary, summary.pk, delay=delay)
+    return summary
+
+
+def _summary_restart(summary: Summary, *, delay: float) -> bool:
+    """A reader asks again after a failure: give the generation a fresh set of attempts."""
+    run_after = timezone.now() + timedelta(seconds=delay)
+    restarted = Summary.objects.filter(pk=summary.pk, status=TaskStatus.FAILED).update(
+        status=TaskStatus.PENDING, attempts=0, run_after=run_after, error_code="", error_detail="", finished_at=None
+    )
+    summary.refresh_from_db()
+    return bool(restarted)
+
+
+def _unlock(*, user: User, summary: Summary) -> None:
+    unlock = SummaryUnlock.objects.filter(user=user, summary=summary).first()
+    if unlock is not None and unlock.refunded_at is None:
+        return  # re-reading is free
+    quota = summary_quota(user=user)
+    if quota.remaining <= 0:
+        raise ApplicationError(
+            "quota_exceeded",
+            f"You have used all {quota.limit} summaries of your plan this month; more on "
+            f"{quota.resets_at:%Y-%m-%d}, or upgrade your plan.",
+            status_code=status.HTTP_403_FORBIDDEN,
+        )
+    if unlock is None:
+        SummaryUnlock.objects.create(user=user, summary=summary)
+    else:
+        unlock.refunded_at = None
+        unlock.unlocked_at = timezone.now()
+        unlock.save(update_fields=["refunded_at", "unlocked_at"])
+
+
+def summary_for_reader(*, user: User, summary_id: int) -> Summary:
+    """The summary, if this reader unlocked it; 404 otherwise (no hint that it exists)."""
+    summary = Summary.objects.select_related("book").filter(pk=summary_id, unlocks__user=user).first()
+    if summary is None:
+        raise SUMMARY_NOT_FOUND
+    return summary
+
+
+def summary_of_book_for_reader(*, user: User, volume_id: str) -> Summary | None:
+    return (
+        Summary.objects.filter(book_id=volume_id, unlocks__user=user, language="en").order_by("-prompt_version").first()
+    )
+
+
+def _refund(summary: Summary) -> None:
+    SummaryUnlock.objects.filter(summary=summary, refunded_at__isnull=True).update(refunded_at=timezone.now())
+
+
+def generate_summary(summary_id: int, *, stale: bool = False) -> None:
+    """The task: claim the summary, ask the provider, store the content or retry/fail (refunding readers)."""
+    summary = task_claim(Summary, summary_id, stale=stale)
+    if summary is None:
+        return
+    try:
+        result = summary_provider().generate(summary.book)
+    except Exception as exc:
+        error = exc if isinstance(exc, ProviderError) else ProviderError("internal_error", repr(exc), transient=True)
+        logger.warning(
+            "Summary %s attempt %s failed: %s",
+            summary_id,
+            summary.attempts,
+            error.code,
+            exc_info=not isinstance(exc, ProviderError),
+        )
+        if task_retry_or_fail(summary, code=error.code, detail=error.detail, transient=error.transient):
+            delay = (summary.run_after - timezone.now()).total_seconds()
+            scheduler.run_later(generate_summary, summary_id, delay=max(delay, 0))
+        else:
+            _refund(summary)
+        return
+    task_succeed(summary, content=result.content, provider=result.provider, model=result.model, ready_at=timezone.now())
+    logger.info("Summary %s is ready (%s).", summary_id, result.provider)
+
+
+def summary_retry(*, summary: Summary) -> bool:
+    """Admin action: run a failed summary again (readers who unlocked it are charged again only on request)."""
+    restarted = _summary_restart(summary, delay=0)
+    if restarted:
+        scheduler.run_after_commit(generate_summary, summary.pk)
+    return restarted

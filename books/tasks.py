@@ -1,0 +1,27 @@
+"""Task functions for the books app: plain functions, run by the schedulers and testable without them."""
+
+import logging
+from datetime import timedelta
+
+from account.emails import email_task_run
+from account.models import EmailTask
+from bookflow_api.durable import tasks_to_resume
+from books.models import Summary
+from books.summaries import generate_summary
+
+logger = logging.getLogger(__name__)
+
+# A pending task this late lost its timer (its web process restarted); run it here.
+RESUME_GRACE = timedelta(seconds=30)
+
+
+def resume_stale_tasks() -> int:
+    """Run one-off tasks whose timer was lost or whose run died mid-way; return how many were picked up."""
+    resumed = 0
+    for model, run in ((Summary, generate_summary), (EmailTask, email_task_run)):
+        for task_id in tasks_to_resume(model, grace=RESUME_GRACE):
+            run(task_id, stale=True)
+            resumed += 1
+    if resumed:
+        logger.info("Resumed %s stale task(s).", resumed)
+    return resumed

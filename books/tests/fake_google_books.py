@@ -1,0 +1,73 @@
+"""A local stand-in for the Google Books API that replays the recorded payloads in tests/data.
+
+`GET /volumes?q=...` answers the search payload whose words match the query (search_<words>.json),
+else search_something.json; `q=isbn:N` answers the recorded items with that ISBN;
+`GET /volumes/<id>` answers volume_<id>.json or a 404.
+Run it alone with `python -m books.tests.fake_google_books PORT`.
+"""
+
+import json
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+DATA = Path(__file__).parent / "data"
+
+
+def _isbn_payload(isbn: str) -> bytes:
+    """Every recorded item carrying this ISBN, as a volumes.list answer."""
+    items = {}
+    for path in sorted(DATA.glob("search_*.json")):
+        for item in json.loads(path.read_text()).get("items", []):
+            identifiers = item["volumeInfo"].get("industryIdentifiers", [])
+            if any(entry.get("identifier") == isbn for entry in identifiers):
+                items.setdefault(item["id"], item)
+    return json.dumps({"kind": "books#volumes", "totalItems": len(items), "items": list(items.values())}).encode()
+
+
+def _search_payload(query: str) -> bytes:
+    if query.startswith("isbn:"):
+        return _isbn_payload(query.removeprefix("isbn:"))
+    words = "_".join(query.lower().replace(":", " ").replace('"', " ").split())
+    for path in sorted(DATA.glob("search_*.json")):
+        if words and path.stem.removeprefix("search_").startswith(words):
+            return path.read_bytes()
+    return (DATA / "search_something.json").read_bytes()
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+        url = urlsplit(self.path)
+        path = url.path.removeprefix("/books/v1")
+        if path == "/volumes":
+            self._send(200, _search_payload(parse_qs(url.query).get("q", [""])[0]))
+        elif path.startswith("/volumes/") and (DATA / f"volume_{path.rsplit('/', 1)[1]}.json").exists():
+            self._send(200, (DATA / f"volume_{path.rsplit('/', 1)[1]}.json").read_bytes())
+        else:
+            self._send(404, json.dumps({"error": {"code": 404, "message": "The volume ID could not be found."}}))
+
+    def _send(self, status: int, body: bytes | str) -> None:
+        body = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args) -> None:
+        pass
+
+
+def start(port: int = 0) -> ThreadingHTTPServer:
+    """Serve in a background thread; `server.server_address[1]` is the port."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server
+
+
+if __name__ == "__main__":
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8765
+    print(f"Fake Google Books on http://127.0.0.1:{port}/books/v1", flush=True)
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()

@@ -1,0 +1,171 @@
+import pytest
+
+from books.models import Bookmark, Note
+from books.tests.conftest import BASE, payload
+from books.tests.factories import BookFactory, BookmarkFactory, NoteFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_put_bookmark_is_idempotent(auth_client, user):
+    BookFactory(volume_id="book0000001")
+
+    first = auth_client.put("/api/v1/library/bookmarks/book0000001/")
+    second = auth_client.put("/api/v1/library/bookmarks/book0000001/")
+
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["book"]["id"] == "book0000001"
+    assert Bookmark.objects.filter(user=user).count() == 1
+
+
+def test_bookmarking_an_unseen_book_fetches_it_from_google(auth_client, upstream):
+    upstream.get(f"{BASE}/volumes/kPbzR4LDkAkC", json=payload("volume_kPbzR4LDkAkC.json"))
+
+    response = auth_client.put("/api/v1/library/bookmarks/kPbzR4LDkAkC/")
+
+    assert response.status_code == 201
+
+
+def test_bookmarking_an_unknown_book_is_404(auth_client, upstream):
+    upstream.get(f"{BASE}/volumes/nosuchbook1", status=404, json={"error": {"code": 404}})
+
+    response = auth_client.put("/api/v1/library/bookmarks/nosuchbook1/")
+
+    assert (response.status_code, response.json()["code"]) == (404, "book_not_found")
+
+
+def test_delete_bookmark_is_idempotent(auth_client, user):
+    BookmarkFactory(user=user, book=BookFactory(volume_id="book0000001"))
+
+    first = auth_client.delete("/api/v1/library/bookmarks/book0000001/")
+    second = auth_client.delete("/api/v1/library/bookmarks/book0000001/")
+
+    assert (first.status_code, second.status_code) == (204, 204)
+    assert not Bookmark.objects.exists()
+
+
+def test_deleting_my_bookmark_leaves_other_readers_bookmarks(auth_client):
+    other = BookmarkFactory(book=BookFactory(volume_id="book0000001"))
+
+    auth_client.delete("/api/v1/library/bookmarks/book0000001/")
+
+    assert Bookmark.objects.filter(pk=other.pk).exists()
+
+
+def test_library_lists_only_my_books_newest_first(auth_client, user):
+    BookmarkFactory(user=user, book=BookFactory(title="First"))
+    BookmarkFactory(user=user, book=BookFactory(title="Second"))
+    BookmarkFactory(book=BookFactory(title="Someone else's"))
+
+    response = auth_client.get("/api/v1/library/")
+
+    assert response.json()["count"] == 2
+    assert [item["book"]["title"] for item in response.json()["results"]] == ["Second", "First"]
+    assert response.json()["results"][0]["bookmarked_at"]
+
+
+@pytest.mark.parametrize("items", [10, 40])
+def test_library_runs_a_constant_number_of_queries(auth_client, user, django_assert_max_num_queries, items):
+    for _ in range(items):
+        BookmarkFactory(user=user)
+
+    with django_assert_max_num_queries(4):
+        response = auth_client.get("/api/v1/library/", {"page_size": 40})
+
+    assert len(response.json()["results"]) == items
+
+
+def test_library_paginates(auth_client, user):
+    for _ in range(3):
+        BookmarkFactory(user=user)
+
+    response = auth_client.get("/api/v1/library/", {"page_size": 2, "page": 2})
+
+    assert (response.json()["count"], len(response.json()["results"]), response.json()["next"]) == (3, 1, None)
+
+
+def test_note_lifecycle(auth_client, user):
+    BookFactory(volume_id="book0000001", title="Deep Work")
+
+    created = auth_client.post("/api/v1/library/notes/", {"book": "book0000001", "body": "  Focus.  "}, format="json")
+    note_id = created.json()["id"]
+    updated = auth_client.patch(f"/api/v1/library/notes/{note_id}/", {"body": "Focus more."}, format="json")
+    fetched = auth_client.get(f"/api/v1/library/notes/{note_id}/")
+    deleted = auth_client.delete(f"/api/v1/library/notes/{note_id}/")
+
+    assert created.status_code == 201
+    assert created.json()["body"] == "Focus."
+    assert created.json()["book_title"] == "Deep Work"
+    assert updated.json()["body"] == fetched.json()["body"] == "Focus more."
+    assert deleted.status_code == 204
+    assert not Note.objects.exists()
+
+
+def test_notes_list_filters_by_book(auth_client, user):
+    NoteFactory(user=user, book=BookFactory(volume_id="book0000001"))
+    NoteFactory(user=user)
+
+    response = auth_client.get("/api/v1/library/notes/", {"book": "book0000001"})
+
+    assert [n["book"] for n in response.json()["results"]] == ["book0000001"]
+
+
+@pytest.mark.parametrize("items", [10, 40])
+def test_notes_list_runs_a_constant_number_of_queries(auth_client, user, django_assert_max_num_queries, items):
+    NoteFactory.create_batch(items, user=user)
+
+    with django_assert_max_num_queries(4):
+        response = auth_client.get("/api/v1/library/notes/", {"page_size": 40})
+
+    assert len(response.json()["results"]) == items
+
+
+def test_other_readers_notes_are_404_for_every_method(auth_client):
+    note = NoteFactory()
+
+    responses = [
+        auth_client.get(f"/api/v1/library/notes/{note.pk}/"),
+        auth_client.patch(f"/api/v1/library/notes/{note.pk}/", {"body": "mine now"}, format="json"),
+        auth_client.delete(f"/api/v1/library/notes/{note.pk}/"),
+    ]
+
+    assert [r.status_code for r in responses] == [404, 404, 404]
+    assert {r.json()["code"] for r in responses} == {"note_not_found"}
+    note.refresh_from_db()
+    assert note.body == "Remember chapter 3."
+
+
+def test_other_readers_notes_do_not_appear_in_my_list(auth_client):
+    NoteFactory()
+
+    assert auth_client.get("/api/v1/library/notes/").json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"book": "book0000001"},
+        {"book": "book0000001", "body": ""},
+        {"book": "bad id!", "body": "x"},
+        {"book": "book0000001", "body": "x" * 10_001},
+    ],
+)
+def test_invalid_notes_are_400(auth_client, body):
+    BookFactory(volume_id="book0000001")
+
+    response = auth_client.post("/api/v1/library/notes/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+
+
+def test_huge_note_ids_are_404_not_500(auth_client):
+    response = auth_client.get("/api/v1/library/notes/999999999999999999/")
+
+    assert response.status_code == 404
+
+
+def test_library_needs_a_reader(api_client):
+    assert api_client.get("/api/v1/library/").status_code == 401
+    assert api_client.put("/api/v1/library/bookmarks/book0000001/").status_code == 401

@@ -1,0 +1,233 @@
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from account.throttles import UserThrottle
+from bookflow_api.errors import ApplicationError
+from bookflow_api.errors import error_responses as errors
+from bookflow_api.pagination import page_body, page_request, page_serializer
+from books import catalogue, library, summaries
+from books.categories import BY_SLUG, CATEGORIES
+from books.serializers import (
+    BookDetailSerializer,
+    BookmarkSerializer,
+    BookSerializer,
+    CategorySerializer,
+    LibraryItemSerializer,
+    NoteCreateSerializer,
+    NoteFilterSerializer,
+    NoteSerializer,
+    NoteUpdateSerializer,
+    SearchParamsSerializer,
+    SummarySerializer,
+)
+
+PAGE_PARAMS = [
+    OpenApiParameter("page", int, description="1-based page number (default 1)."),
+    OpenApiParameter("page_size", int, description="Items per page, 1 to 40 (default 20)."),
+]
+SOURCE = serializers.ChoiceField(choices=["google_books", "local"])
+BOOK_PAGE = page_serializer("BookPage", BookSerializer(many=True), source=SOURCE)
+
+
+class CatalogueThrottle(UserThrottle):
+    """Each reader's share of the Google Books quota."""
+
+    scope = "catalogue_user"
+
+
+def book_page_response(request, page, result: catalogue.BookPage) -> Response:
+    results = BookSerializer(result.books, many=True).data
+    return Response(page_body(request, page=page, count=result.count, results=results, source=result.source))
+
+
+class SearchView(APIView):
+    throttle_classes = [CatalogueThrottle]
+
+    @extend_schema(
+        parameters=[SearchParamsSerializer, *PAGE_PARAMS],
+        responses={200: BOOK_PAGE, **errors(400, 401, 429)},
+        tags=["books"],
+    )
+    def get(self, request):
+        params = SearchParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        page = page_request(request)
+        result = catalogue.book_search(
+            query=params.validated_data["q"].strip(),
+            page=page,
+            lang=params.validated_data["lang"],
+            order_by=params.validated_data["order_by"],
+        )
+        return book_page_response(request, page, result)
+
+
+class CategoryListView(APIView):
+    @extend_schema(responses={200: CategorySerializer(many=True), **errors(401)}, tags=["books"])
+    def get(self, request):
+        return Response(CategorySerializer(CATEGORIES, many=True).data)
+
+
+class CategoryBooksView(APIView):
+    throttle_classes = [CatalogueThrottle]
+
+    @extend_schema(parameters=PAGE_PARAMS, responses={200: BOOK_PAGE, **errors(400, 401, 404, 429)}, tags=["books"])
+    def get(self, request, slug: str):
+        category = BY_SLUG.get(slug)
+        if category is None:
+            raise ApplicationError("category_not_found", "No such category.", status_code=status.HTTP_404_NOT_FOUND)
+        page = page_request(request)
+        return book_page_response(request, page, catalogue.books_in_category(category=category, page=page))
+
+
+class PopularView(APIView):
+    @extend_schema(parameters=PAGE_PARAMS, responses={200: BOOK_PAGE, **errors(400, 401)}, tags=["books"])
+    def get(self, request):
+        page = page_request(request)
+        return book_page_response(request, page, catalogue.books_popular(page=page))
+
+
+class RecommendedView(APIView):
+    throttle_classes = [CatalogueThrottle]
+
+    @extend_schema(parameters=PAGE_PARAMS, responses={200: BOOK_PAGE, **errors(400, 401, 429)}, tags=["books"])
+    def get(self, request):
+        page = page_request(request)
+        result = catalogue.books_recommended(interests=request.user.interests, page=page)
+        return book_page_response(request, page, result)
+
+
+def book_detail_response(request, book) -> Response:
+    book.bookmarked = book.bookmarks.filter(user=request.user).exists()
+    book.summary = summaries.summary_of_book_for_reader(user=request.user, volume_id=book.volume_id)
+    return Response(BookDetailSerializer(book).data)
+
+
+class IsbnView(APIView):
+    throttle_classes = [CatalogueThrottle]
+
+    @extend_schema(responses={200: BookDetailSerializer, **errors(400, 401, 404, 429, 503)}, tags=["books"])
+    def get(self, request, isbn: str):
+        return book_detail_response(request, catalogue.book_by_isbn(isbn=isbn))
+
+
+class BookDetailView(APIView):
+    throttle_classes = [CatalogueThrottle]
+
+    @extend_schema(responses={200: BookDetailSerializer, **errors(401, 404, 429, 503)}, tags=["books"])
+    def get(self, request, volume_id: str):
+        return book_detail_response(request, catalogue.book_detail(volume_id=volume_id))
+
+
+class LibraryView(APIView):
+    @extend_schema(
+        parameters=PAGE_PARAMS,
+        responses={200: page_serializer("LibraryPage", LibraryItemSerializer(many=True)), **errors(400, 401)},
+        tags=["library"],
+    )
+    def get(self, request):
+        page = page_request(request)
+        books = library.library_books(user=request.user)
+        window = list(books[page.offset : page.offset + page.page_size])
+        results = LibraryItemSerializer(window, many=True).data
+        return Response(page_body(request, page=page, count=books.count(), results=results))
+
+
+class BookmarkView(APIView):
+    throttle_classes = [CatalogueThrottle]
+
+    @extend_schema(
+        request=None,
+        responses={200: BookmarkSerializer, 201: BookmarkSerializer, **errors(401, 404, 429, 503)},
+        tags=["library"],
+    )
+    def put(self, request, volume_id: str):
+        bookmark, created = library.bookmark_put(user=request.user, volume_id=volume_id)
+        return Response(BookmarkSerializer(bookmark).data, status=201 if created else 200)
+
+    @extend_schema(responses={204: None, **errors(401)}, tags=["library"])
+    def delete(self, request, volume_id: str):
+        library.bookmark_delete(user=request.user, volume_id=volume_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NoteListView(APIView):
+    def get_throttles(self):
+        return [CatalogueThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(
+        parameters=[NoteFilterSerializer, *PAGE_PARAMS],
+        responses={200: page_serializer("NotePage", NoteSerializer(many=True)), **errors(400, 401)},
+        tags=["library"],
+        operation_id="library_notes_list",
+    )
+    def get(self, request):
+        filters = NoteFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        page = page_request(request)
+        notes = library.notes_for(user=request.user, volume_id=filters.validated_data.get("book"))
+        window = list(notes[page.offset : page.offset + page.page_size])
+        results = NoteSerializer(window, many=True).data
+        return Response(page_body(request, page=page, count=notes.count(), results=results))
+
+    @extend_schema(
+        request=NoteCreateSerializer,
+        responses={201: NoteSerializer, **errors(400, 401, 404, 429, 503)},
+        tags=["library"],
+    )
+    def post(self, request):
+        serializer = NoteCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        note = library.note_create(
+            user=request.user, volume_id=serializer.validated_data["book"], body=serializer.validated_data["body"]
+        )
+        return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+
+class NoteDetailView(APIView):
+    @extend_schema(responses={200: NoteSerializer, **errors(401, 404)}, tags=["library"])
+    def get(self, request, note_id: int):
+        return Response(NoteSerializer(library.note_get(user=request.user, note_id=note_id)).data)
+
+    @extend_schema(
+        request=NoteUpdateSerializer, responses={200: NoteSerializer, **errors(400, 401, 404)}, tags=["library"]
+    )
+    def patch(self, request, note_id: int):
+        note = library.note_get(user=request.user, note_id=note_id)
+        serializer = NoteUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(NoteSerializer(library.note_update(note=note, body=serializer.validated_data["body"])).data)
+
+    @extend_schema(responses={204: None, **errors(401, 404)}, tags=["library"])
+    def delete(self, request, note_id: int):
+        library.note_delete(note=library.note_get(user=request.user, note_id=note_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SummaryRequestView(APIView):
+    throttle_classes = [CatalogueThrottle]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: SummarySerializer,
+            202: OpenApiResponse(SummarySerializer, description="Being written; poll the `Location` URL."),
+            **errors(401, 403, 404, 429, 503),
+        },
+        tags=["summaries"],
+    )
+    def post(self, request, volume_id: str):
+        summary = summaries.summary_request(user=request.user, volume_id=volume_id)
+        body = SummarySerializer(summary).data
+        if summary.status == "ready":
+            return Response(body)
+        location = reverse("summary-detail", kwargs={"summary_id": summary.pk})
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+
+
+class SummaryDetailView(APIView):
+    @extend_schema(responses={200: SummarySerializer, **errors(401, 404)}, tags=["summaries"])
+    def get(self, request, summary_id: int):
+        return Response(SummarySerializer(summaries.summary_for_reader(user=request.user, summary_id=summary_id)).data)

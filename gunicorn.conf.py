@@ -1,0 +1,28 @@
+"""Gunicorn settings for the web service (gunicorn reads this file from the working directory)."""
+
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+accesslog = "-"
+errorlog = "-"
+
+
+def post_fork(server, worker) -> None:
+    """Each worker runs its own scheduler for one-off task timers; the master never does."""
+    import django
+
+    django.setup()
+    from books import scheduler
+
+    scheduler.start()
+
+
+def worker_exit(server, worker) -> None:
+    from books import scheduler
+
+    scheduler.shutdown()
