@@ -1,20 +1,41 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from rest_framework_simplejwt.token_blacklist.admin import OutstandingTokenAdmin as BaseOutstandingTokenAdmin
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from account.models import EmailTask, OneTimeCode, User
+from account.models import EmailTask, OneTimeCode, User, normalize_email
 
 
-class AdminUserCreationForm(UserCreationForm):
+class NormalizedEmailMixin:
+    """Store the address exactly as the API does, so an admin-made account can log in."""
+
+    def clean_email(self) -> str:
+        return normalize_email(self.cleaned_data["email"])
+
+
+class AdminUserCreationForm(NormalizedEmailMixin, UserCreationForm):
     class Meta:
         model = User
         fields = ("email",)
 
 
-class AdminUserChangeForm(UserChangeForm):
+class AdminUserChangeForm(NormalizedEmailMixin, UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+
+# simplejwt's admin shows each refresh token in full: anyone with admin access could sign in as a reader.
+admin.site.unregister(OutstandingToken)
+
+
+@admin.register(OutstandingToken)
+class OutstandingTokenAdmin(BaseOutstandingTokenAdmin):
+    exclude = ["token"]
+
+    def get_readonly_fields(self, *args, **kwargs) -> list[str]:
+        return [name for name in super().get_readonly_fields(*args, **kwargs) if name != "token"]
 
 
 @admin.register(User)

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from account.models import OneTimeCode, Plan, User
 from books.categories import BY_SLUG
 
-CODE_FIELD = {"regex": r"^\d{6}$", "error_messages": {"invalid": "Enter the 6-digit code from the email."}}
+CODE_FIELD = {"regex": r"^[0-9]{6}$", "error_messages": {"invalid": "Enter the 6-digit code from the email."}}
 
 
 @cache

@@ -1,10 +1,13 @@
 """Account writes: registration, one-time codes, passwords, tokens."""
 
+import hashlib
 import secrets
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.models import update_last_login
+from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -22,6 +25,8 @@ from bookflow_api.errors import ApplicationError
 Purpose = OneTimeCode.Purpose
 
 INVALID_CODE = ApplicationError("invalid_code", "The code is not valid. Check the latest email we sent you.")
+TOO_MANY_ATTEMPTS = ApplicationError("too_many_attempts", "Too many wrong codes. Ask for a new one.")
+ABSENT_CODE_MEMORY_SECONDS = 24 * 60 * 60
 
 
 def _code_hash(*, user_id: int, purpose: str, code: str) -> str:
@@ -61,8 +66,31 @@ def code_send(*, user: User, purpose: str) -> None:
     email_enqueue(user=user, kind=purpose)
 
 
-def code_check(*, user: User | None, purpose: str, code: str) -> None:
-    """Consume the user's latest code for `purpose` if `code` matches it, else raise why not."""
+def _attempts_without_code(*, purpose: str, email: str) -> int:
+    """Count a guess against an address that has no live code (unknown, verified, or code used up).
+
+    Kept in the cache for a day, so such an address runs out of tries exactly like a real account's code
+    and the answers never tell whether an account exists.
+    """
+    key = "otp:absent:" + hashlib.sha256(f"{purpose}:{normalize_email(email)}".encode()).hexdigest()
+    cache.add(key, 0, timeout=ABSENT_CODE_MEMORY_SECONDS)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=ABSENT_CODE_MEMORY_SECONDS)
+        return 1
+
+
+def _attempts_forget(*, purpose: str, email: str) -> None:
+    cache.delete("otp:absent:" + hashlib.sha256(f"{purpose}:{normalize_email(email)}".encode()).hexdigest())
+
+
+def code_check(*, user: User | None, email: str, purpose: str, code: str) -> None:
+    """Consume the user's latest code for `purpose` if `code` matches it, else raise why not.
+
+    Every guess counts first, then the code is compared, and only the right code reports `code_expired`:
+    a wrong guess answers the same for known and unknown addresses.
+    """
     otp = None
     if user is not None:
         otp = (
@@ -71,18 +99,20 @@ def code_check(*, user: User | None, purpose: str, code: str) -> None:
             .first()
         )
     if otp is None:
+        if _attempts_without_code(purpose=purpose, email=email) > settings.OTP_MAX_ATTEMPTS:
+            raise TOO_MANY_ATTEMPTS
         raise INVALID_CODE
-    if otp.is_expired:
-        raise ApplicationError("code_expired", "This code has expired. Ask for a new one.")
     # Count the try before comparing, in one conditional UPDATE, so parallel guesses cannot exceed the limit.
     counted = OneTimeCode.objects.filter(pk=otp.pk, attempts__lt=settings.OTP_MAX_ATTEMPTS).update(
         attempts=F("attempts") + 1
     )
     if not counted:
-        raise ApplicationError("too_many_attempts", "Too many wrong codes. Ask for a new one.")
+        raise TOO_MANY_ATTEMPTS
     expected = _code_hash(user_id=user.pk, purpose=purpose, code=code)
     if not constant_time_compare(expected, otp.code_hash):
         raise INVALID_CODE
+    if otp.is_expired:
+        raise ApplicationError("code_expired", "This code has expired. Ask for a new one.")
     used = OneTimeCode.objects.filter(pk=otp.pk, consumed_at__isnull=True).update(consumed_at=timezone.now())
     if not used:
         raise INVALID_CODE
@@ -116,19 +146,20 @@ def email_verify(*, email: str, code: str) -> User:
     """Mark the account verified when `code` is its current verification code."""
     user = _user_by_email(email)
     if user is not None and user.is_verified:
-        raise INVALID_CODE
-    code_check(user=user, purpose=Purpose.VERIFY_EMAIL, code=code)
+        user = None  # answer exactly as for an unknown address
+    code_check(user=user, email=email, purpose=Purpose.VERIFY_EMAIL, code=code)
     user.is_verified = True
     user.save(update_fields=["is_verified"])
+    update_last_login(None, user)
     return user
 
 
 def code_resend(*, email: str, purpose: str) -> None:
     """Send a new code if the account exists and needs one; say nothing either way."""
     user = _user_by_email(email)
-    if user is None:
-        return
-    if purpose == Purpose.VERIFY_EMAIL and user.is_verified:
+    if user is None or (purpose == Purpose.VERIFY_EMAIL and user.is_verified):
+        # A new code was "sent": the address gets fresh tries, as a real account's new code would.
+        _attempts_forget(purpose=purpose, email=email)
         return
     with transaction.atomic():
         code_send(user=user, purpose=purpose)
@@ -147,6 +178,7 @@ def user_login(*, email: str, password: str) -> User:
             "Verify your email address first; we can send you a new code.",
             status_code=status.HTTP_403_FORBIDDEN,
         )
+    update_last_login(None, user)
     return user
 
 
@@ -164,14 +196,17 @@ def tokens_revoke_all(*, user: User) -> None:
 def password_reset_confirm(*, email: str, code: str, new_password: str) -> User:
     """Set a new password with a reset code; every older session ends."""
     user = _user_by_email(email)
-    _validate_new_password(new_password, user)
-    code_check(user=user, purpose=Purpose.RESET_PASSWORD, code=code)
+    # Judge the password against the address alone, never the stored account: the answer before the
+    # code is checked must not depend on whether the account exists.
+    _validate_new_password(new_password, User(email=normalize_email(email)))
+    code_check(user=user, email=email, purpose=Purpose.RESET_PASSWORD, code=code)
     with transaction.atomic():
         user.set_password(new_password)
         # The code reached this inbox, which proves the address as well as verification would.
         user.is_verified = True
         user.save(update_fields=["password", "is_verified"])
         tokens_revoke_all(user=user)
+    update_last_login(None, user)
     return user
 
 

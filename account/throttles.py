@@ -1,4 +1,4 @@
-"""Rate limits for the auth endpoints, kept in the shared cache (Redis when REDIS_URL is set).
+"""Rate limits, kept in the shared cache (Redis when REDIS_URL is set, so they hold across processes).
 
 Per-address limits apply whether or not an account exists, so a 429 tells nothing about who is a reader.
 """
@@ -10,19 +10,54 @@ from rest_framework.throttling import SimpleRateThrottle
 from account.models import normalize_email
 
 
-class IPThrottle(SimpleRateThrottle):
+class AtomicRateThrottle(SimpleRateThrottle):
+    """N requests per window, counted with the cache's atomic `add` + `incr`.
+
+    DRF's own throttle reads a history, decides, then writes it back: parallel requests all read the
+    same history and all pass. Here each request takes a number; only the first N of a window pass.
+    The window opens with the first request and lasts the rate's period.
+    """
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        return self.count(self.key) <= self.num_requests
+
+    def count(self, key: str) -> int:
+        now = self.timer()
+        if self.cache.add(key, 0, self.duration):
+            self.cache.set(f"{key}:start", now, self.duration)
+        try:
+            return self.cache.incr(key)
+        except ValueError:  # the window closed between add and incr: open a new one
+            self.cache.set(key, 1, self.duration)
+            self.cache.set(f"{key}:start", now, self.duration)
+            return 1
+
+    def wait(self) -> float:
+        started = self.cache.get(f"{self.key}:start")
+        if started is None:
+            return float(self.duration)
+        return max(self.duration - (self.timer() - started), 1.0)
+
+
+class IPThrottle(AtomicRateThrottle):
     """Limit by client address, signed in or not."""
 
     def get_cache_key(self, request, view) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class EmailThrottle(SimpleRateThrottle):
+class EmailThrottle(AtomicRateThrottle):
     """Limit by the email address in the request body (hashed: no addresses in the cache)."""
 
     @classmethod
     def cache_key_for(cls, email: str) -> str:
-        digest = hashlib.sha256(normalize_email(email).encode()).hexdigest()
+        # surrogatepass: a lone surrogate sent as \ud800 must not crash the throttle before validation
+        digest = hashlib.sha256(normalize_email(email).encode(errors="surrogatepass")).hexdigest()
         return cls.cache_format % {"scope": cls.scope, "ident": digest}
 
     def get_cache_key(self, request, view) -> str | None:
@@ -35,13 +70,10 @@ class EmailThrottle(SimpleRateThrottle):
     def record(cls, email: str) -> None:
         """Count a request for `email` made elsewhere (a code sent at registration)."""
         throttle = cls()
-        throttle.key = cls.cache_key_for(email)
-        throttle.history = throttle.cache.get(throttle.key, [])
-        throttle.now = throttle.timer()
-        throttle.throttle_success()
+        throttle.count(cls.cache_key_for(email))
 
 
-class UserThrottle(SimpleRateThrottle):
+class UserThrottle(AtomicRateThrottle):
     def get_cache_key(self, request, view) -> str | None:
         if not request.user.is_authenticated:
             return None

@@ -1,11 +1,16 @@
+from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenRefreshView
 
 from account import services
@@ -38,6 +43,7 @@ from account.throttles import (
     RegisterIPThrottle,
 )
 from bookflow_api.errors import error_responses as errors
+from bookflow_api.parsers import SafeJSONParser
 
 
 def auth_response(user: User, request) -> Response:
@@ -115,11 +121,21 @@ class LoginView(APIView):
 
 
 class SafeTokenRefreshSerializer(TokenRefreshSerializer):
+    """simplejwt's refresh, made safe: a deleted account is a 401, and one refresh token rotates only once
+    even when two requests present it at the same moment (its row is locked while it is checked)."""
+
     def validate(self, attrs):
-        try:
-            return super().validate(attrs)
-        except User.DoesNotExist as exc:
-            raise AuthenticationFailed("No active account found for the given token.", "no_active_account") from exc
+        with transaction.atomic():
+            try:
+                jti = RefreshToken(attrs["refresh"], verify=False).get(jwt_settings.JTI_CLAIM)
+            except TokenError:
+                jti = None
+            if jti:
+                list(OutstandingToken.objects.select_for_update().filter(jti=jti).values_list("pk"))
+            try:
+                return super().validate(attrs)
+            except User.DoesNotExist as exc:
+                raise AuthenticationFailed("No active account found for the given token.", "no_active_account") from exc
 
 
 class RefreshView(TokenRefreshView):
@@ -193,7 +209,7 @@ class PasswordChangeView(APIView):
 
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     def get_throttles(self):
         # Deleting the account checks the password: limit guessing like a password change.

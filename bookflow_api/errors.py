@@ -1,11 +1,13 @@
 """One error shape for the whole API: `{"code", "detail", "errors"?}`."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, JsonResponse
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from bookflow_api.parsers import RequestTooLarge
 
 
 class ApplicationError(exceptions.APIException):
@@ -46,6 +48,10 @@ def exception_handler(exc, context) -> Response | None:
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, SuspiciousOperation):  # e.g. too many form fields
+        exc = exceptions.ParseError("The request could not be read.")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -72,6 +78,13 @@ def exception_handler(exc, context) -> Response | None:
 def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     """Unknown URLs under /api/ answer JSON, never Django's HTML page."""
     return JsonResponse({"code": "not_found", "detail": "No such endpoint."}, status=404)
+
+
+def bad_request(request: HttpRequest, exception=None, *args, **kwargs) -> JsonResponse:
+    """Django's own 400s (a suspicious request refused before any view) answer JSON too."""
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse({"code": "request_too_large", "detail": RequestTooLarge.default_detail}, status=413)
+    return JsonResponse({"code": "bad_request", "detail": "The request could not be read."}, status=400)
 
 
 def server_error(request: HttpRequest, *args, **kwargs) -> JsonResponse:

@@ -145,14 +145,17 @@ STORAGES = {
 }
 AVATAR_MAX_BYTES = 5 * 1024 * 1024
 
-# Email: SMTP when a password is configured, the console otherwise; EMAIL_BACKEND overrides both.
+# Email: SMTP when a password is configured, the console in development; EMAIL_BACKEND overrides both.
+# Production without SMTP never prints codes to the logs: sending fails, and the email tasks stay
+# visible in the admin as failed with `email_not_configured` until MAIL_SMTP_PASSWORD is set.
 MAIL_SMTP_PASSWORD = config("MAIL_SMTP_PASSWORD", default="")
-EMAIL_BACKEND = config(
-    "EMAIL_BACKEND",
-    default="django.core.mail.backends.smtp.EmailBackend"
-    if MAIL_SMTP_PASSWORD
-    else "django.core.mail.backends.console.EmailBackend",
-)
+if MAIL_SMTP_PASSWORD:
+    _default_email_backend = "django.core.mail.backends.smtp.EmailBackend"
+elif DEBUG:
+    _default_email_backend = "django.core.mail.backends.console.EmailBackend"
+else:
+    _default_email_backend = "bookflow_api.mail.NotConfiguredEmailBackend"
+EMAIL_BACKEND = config("EMAIL_BACKEND", default=_default_email_backend)
 EMAIL_HOST = config("MAIL_SMTP_HOST", default="smtp.gmail.com")
 EMAIL_PORT = config("MAIL_SMTP_PORT", default=587, cast=int)
 EMAIL_HOST_USER = config("MAIL_SMTP_USER", default="")
@@ -194,8 +197,10 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # ASCII JSON: any text a client sends (even a lone surrogate) can be echoed back in an error.
+    "UNICODE_JSON": False,
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "bookflow_api.parsers.SafeJSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],

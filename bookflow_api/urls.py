@@ -20,4 +20,5 @@ urlpatterns = [
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
+handler400 = "bookflow_api.errors.bad_request"
 handler500 = "bookflow_api.errors.server_error"

@@ -1,0 +1,34 @@
+"""Request parsers that refuse hostile bodies with a 4xx instead of crashing."""
+
+import json
+
+from django.conf import settings
+from rest_framework import exceptions, parsers, status
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+    default_detail = "The request body is too large."
+
+
+class SafeJSONParser(parsers.JSONParser):
+    """DRF's JSON parser, bounded: the body may not exceed DATA_UPLOAD_MAX_MEMORY_SIZE, and JSON nested
+    deeper than Python can recurse is a parse error, not a crash."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        if stream is None:
+            return None
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raw = stream.read(limit + 1) if limit is not None else stream.read()
+        if limit is not None and len(raw) > limit:
+            raise RequestTooLarge()
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            return json.loads(raw.decode(encoding), parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            raise exceptions.ParseError(f"JSON parse error - {type(exc).__name__}") from exc
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
