@@ -1,7 +1,9 @@
 """One error shape for the whole API: `{"code", "detail", "errors"?}`."""
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -75,6 +77,7 @@ def exception_handler(exc, context) -> Response | None:
     return response
 
 
+@csrf_exempt  # a POST to an unknown URL is a 404, not a CSRF failure
 def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     """Unknown URLs under /api/ answer JSON, never Django's HTML page."""
     return JsonResponse({"code": "not_found", "detail": "No such endpoint."}, status=404)
@@ -85,6 +88,13 @@ def bad_request(request: HttpRequest, exception=None, *args, **kwargs) -> JsonRe
     if isinstance(exception, RequestDataTooBig):
         return JsonResponse({"code": "request_too_large", "detail": RequestTooLarge.default_detail}, status=413)
     return JsonResponse({"code": "bad_request", "detail": "The request could not be read."}, status=400)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """The API uses bearer tokens, not cookies; a CSRF refusal can only come from the admin's forms."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "csrf_failed", "detail": "CSRF verification failed."}, status=403)
+    return django_csrf_failure(request, reason=reason)
 
 
 def server_error(request: HttpRequest, *args, **kwargs) -> JsonResponse:

@@ -1,5 +1,7 @@
+import json
+
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -77,3 +79,21 @@ def test_swagger_ui_is_served_without_a_cdn():
 
     assert response.status_code == 200
     assert b"cdn.jsdelivr" not in response.content
+
+
+def test_a_post_to_an_unknown_api_url_is_a_json_404_even_with_a_browser_session():
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post("/api/v1/books//summary/", {}, content_type="application/json")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_a_csrf_refusal_under_the_api_is_json():
+    from bookflow_api.errors import csrf_failure
+
+    response = csrf_failure(RequestFactory().post("/api/v1/auth/login/"), reason="CSRF cookie not set.")
+
+    assert response.status_code == 403
+    assert json.loads(response.content)["code"] == "csrf_failed"
