@@ -8,7 +8,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/bookflow
 .PHONY: help install install-dev run migrate test test-postgres lint format migrations-check schema clean
 
 help:
-	@echo "make run               set up and serve the API on http://127.0.0.1:8000 (SQLite, console email)"
+	@echo "make run               set up and run the API on http://127.0.0.1:8000 plus the worker (SQLite, console email)"
 	@echo "make test              set up and run the whole test suite (honours DATABASE_URL)"
 	@echo "make test-postgres     the suite against PostgreSQL at $(PG_URL)"
 	@echo "make lint              ruff lint + format check"
@@ -34,8 +34,8 @@ migrate: install
 	$(DEV_ENV) $(BIN)/python manage.py migrate --no-input
 	$(DEV_ENV) $(BIN)/python manage.py seed_books
 
-run: migrate
-	$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+run: migrate install-dev
+	$(DEV_ENV) PYTHONUNBUFFERED=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.dev start
 
 test: install-dev
 	$(BIN)/pytest

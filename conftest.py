@@ -60,6 +60,12 @@ def last_code(to: str | None = None) -> str:
     return re.search(r"\b(\d{6})\b", messages[-1].body).group(1)
 
 
+def committing(func, *args, **kwargs):
+    """Call a task or job function as the worker would: its on-commit hooks (emails) run."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return func(*args, **kwargs)
+
+
 class TaskQueue:
     """Stands in for the in-process scheduler: a timer due now runs at once (as it would a moment later);
     later timers wait in `pending` until `run_all()`, which moves the clock to each one."""
@@ -79,7 +85,8 @@ class TaskQueue:
         while self.pending and ran < limit:
             func, args, delay = self.pending.pop(0)
             self.traveller.move_to(timezone.now() + timedelta(seconds=delay, milliseconds=1))
-            func(*args)
+            with TestCase.captureOnCommitCallbacks(execute=True):  # the task's own commits send its emails
+                func(*args)
             ran += 1
         return ran
 

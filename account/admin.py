@@ -1,10 +1,11 @@
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from rest_framework_simplejwt.token_blacklist.admin import OutstandingTokenAdmin as BaseOutstandingTokenAdmin
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from account.models import EmailTask, OneTimeCode, User, normalize_email
+from account.models import EmailTask, OneTimeCode, User, WorkerHeartbeat, normalize_email
 
 
 class NormalizedEmailMixin:
@@ -54,6 +55,19 @@ class UserAdmin(BaseUserAdmin):
         ("Permissions", {"fields": ["is_staff", "is_superuser", "groups", "user_permissions"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+    actions = ["grant_free_trial"]
+
+    @admin.action(description="Grant a free trial now (restarts an earlier one)")
+    def grant_free_trial(self, request, queryset) -> None:
+        from books.trials import trial_grant_now
+
+        for user in queryset:
+            trial_grant_now(user=user)
+        self.message_user(
+            request,
+            f"Granted {settings.FREE_TRIAL_DAYS} days of {settings.FREE_TRIAL_PLAN} to {queryset.count()} reader(s).",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(OneTimeCode)
@@ -94,4 +108,22 @@ class EmailTaskAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    """Is the scheduler worker alive? Its jobs and their runs are under "Django APScheduler"."""
+
+    list_display = ["name", "alive", "last_seen", "hostname", "pid"]
+    readonly_fields = ["name", "last_seen", "hostname", "pid"]
+
+    @admin.display(boolean=True, description="Alive")
+    def alive(self, beat: WorkerHeartbeat) -> bool:
+        return beat.is_alive
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -31,6 +31,28 @@ def send_templated_email(*, to: str, subject: str, template: str, context: dict)
     logger.info("Sent %s email.", template)
 
 
+TRIAL_SUBJECTS = {
+    "trial_started": "Your BookFlow free trial has started",
+    "trial_ending": "Your BookFlow free trial ends soon",
+    "trial_ended": "Your BookFlow free trial has ended",
+}
+
+
+def send_trial_email(*, user: User, kind: str) -> None:
+    from books.trials import trial_of
+
+    trial = trial_of(user)
+    context = {
+        "user": user,
+        "trial": trial,
+        "plan": (trial.plan if trial else settings.FREE_TRIAL_PLAN).capitalize(),
+        "quota": settings.PLAN_QUOTAS.get(trial.plan if trial else settings.FREE_TRIAL_PLAN),
+        "free_quota": settings.PLAN_QUOTAS["free"],
+        "days": (trial.ends_at - trial.starts_at).days if trial and trial.ends_at else settings.FREE_TRIAL_DAYS,
+    }
+    send_templated_email(to=user.email, subject=TRIAL_SUBJECTS[kind], template=kind, context=context)
+
+
 def send_code_email(*, email: str, code: str, purpose: str) -> None:
     context = {"code": code, "ttl_minutes": settings.OTP_TTL_MINUTES}
     send_templated_email(to=email, subject=CODE_SUBJECTS[purpose], template=purpose, context=context)
@@ -54,6 +76,8 @@ def email_task_run(task_id: int, *, stale: bool = False) -> None:
         if task.kind in CODE_SUBJECTS:
             code = code_issue(user=task.user, purpose=task.kind)
             send_code_email(email=task.user.email, code=code, purpose=task.kind)
+        elif task.kind in TRIAL_SUBJECTS:
+            send_trial_email(user=task.user, kind=task.kind)
     except EmailNotConfigured as exc:
         logger.error("Email task %s not sent: %s", task_id, exc)
         task_retry_or_fail(task, code="email_not_configured", detail=str(exc), transient=False)

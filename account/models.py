@@ -107,6 +107,9 @@ class EmailTask(DurableTask):
     class Kind(models.TextChoices):
         VERIFY_EMAIL = "verify_email", "Verification code"
         RESET_PASSWORD = "reset_password", "Password reset code"
+        TRIAL_STARTED = "trial_started", "Free trial started"
+        TRIAL_ENDING = "trial_ending", "Free trial ending soon"
+        TRIAL_ENDED = "trial_ended", "Free trial ended"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_tasks")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -116,3 +119,21 @@ class EmailTask(DurableTask):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.user}"
+
+
+class WorkerHeartbeat(models.Model):
+    """The scheduler worker's pulse: its `heartbeat` job stamps this row every 30 seconds."""
+
+    ALIVE_WITHIN_SECONDS = 90  # three missed beats and the worker counts as down
+
+    name = models.CharField(max_length=50, primary_key=True)
+    last_seen = models.DateTimeField()
+    hostname = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} on {self.hostname or '?'}"
+
+    @property
+    def is_alive(self) -> bool:
+        return (now() - self.last_seen).total_seconds() <= self.ALIVE_WITHIN_SECONDS

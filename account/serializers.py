@@ -47,12 +47,24 @@ class SubscriptionSerializer(serializers.Serializer):
 
 
 def subscription_of(user: User) -> dict:
+    """`trialing` while the free trial runs, `active` on a plan of one's own, `expired` back on free after
+    the trial, `none` before any."""
     from books.summaries import summary_quota
+    from books.trials import trial_of
 
+    trial = trial_of(user)
+    if trial is not None and trial.is_active and user.plan == trial.plan:
+        status = "trialing"
+    elif user.plan != Plan.FREE:
+        status = "active"
+    elif trial is not None and trial.ended_at is not None:
+        status = "expired"
+    else:
+        status = "none"
     return {
         "plan": user.plan,
-        "status": "none" if user.plan == Plan.FREE else "active",
-        "trial_ends_at": None,
+        "status": status,
+        "trial_ends_at": trial.ends_at if status in ("trialing", "expired") else None,
         "quotas": {"summaries": summary_quota(user=user)},
     }
 

@@ -148,10 +148,20 @@ def email_verify(*, email: str, code: str) -> User:
     if user is not None and user.is_verified:
         user = None  # answer exactly as for an unknown address
     code_check(user=user, email=email, purpose=Purpose.VERIFY_EMAIL, code=code)
-    user.is_verified = True
-    user.save(update_fields=["is_verified"])
+    with transaction.atomic():
+        _mark_verified(user)
+        user.save(update_fields=["is_verified"])
     update_last_login(None, user)
     return user
+
+
+def _mark_verified(user: User) -> None:
+    """The address is proven: a first verification schedules the free trial (once per address ever)."""
+    from books.trials import trial_schedule
+
+    if not user.is_verified:
+        user.is_verified = True
+        trial_schedule(user=user)
 
 
 def code_resend(*, email: str, purpose: str) -> None:
@@ -203,7 +213,7 @@ def password_reset_confirm(*, email: str, code: str, new_password: str) -> User:
     with transaction.atomic():
         user.set_password(new_password)
         # The code reached this inbox, which proves the address as well as verification would.
-        user.is_verified = True
+        _mark_verified(user)
         user.save(update_fields=["password", "is_verified"])
         tokens_revoke_all(user=user)
     update_last_login(None, user)

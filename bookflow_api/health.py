@@ -5,6 +5,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from account.tasks import worker_status
+
 
 def database_is_up() -> bool:
     try:
@@ -16,21 +18,35 @@ def database_is_up() -> bool:
     return True
 
 
+HEALTH = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(choices=["ok", "unavailable"]),
+        "database": serializers.ChoiceField(choices=["ok", "unreachable"]),
+        "worker": inline_serializer(
+            "WorkerHealth",
+            {
+                "last_seen": serializers.DateTimeField(allow_null=True, help_text="The worker's last heartbeat."),
+                "alive": serializers.BooleanField(help_text="A heartbeat within the last 90 seconds."),
+            },
+        ),
+    },
+)
+
+
 class HealthView(APIView):
     """Liveness for Render's health check: 200 while the database answers, 503 otherwise."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(
-        responses={
-            (200, "application/json"): inline_serializer(
-                "Health", {"status": serializers.CharField(), "database": serializers.CharField()}
-            )
-        },
-        tags=["operations"],
-    )
+    @extend_schema(responses={(code, "application/json"): HEALTH for code in (200, 503)}, tags=["operations"])
     def get(self, request):
-        if database_is_up():
-            return Response({"status": "ok", "database": "ok"})
-        return Response({"status": "unavailable", "database": "unreachable"}, status=503)
+        """The web process is healthy while the database answers; the worker's state is reported, not
+        required (a worker restart must not take the API down)."""
+        if not database_is_up():
+            worker = {"last_seen": None, "alive": False}
+            return Response({"status": "unavailable", "database": "unreachable", "worker": worker}, status=503)
+        status = worker_status()
+        worker = {"last_seen": status["last_seen"], "alive": status["alive"]}
+        return Response({"status": "ok", "database": "ok", "worker": worker})

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_apscheduler",
     "account",
     "books",
 ]
@@ -189,6 +190,12 @@ SUMMARY_PROMPT_VERSION = 1
 # Monthly summary unlocks per plan.
 PLAN_QUOTAS = {"free": 1, "basic": 10, "premium": 25, "scholar": 60}
 
+# Free trial: granted this long after a reader verifies their email, once per address ever.
+FREE_TRIAL_DELAY_SECONDS = config("FREE_TRIAL_DELAY_SECONDS", default=5, cast=float)
+FREE_TRIAL_DAYS = config("FREE_TRIAL_DAYS", default=30, cast=int)
+FREE_TRIAL_PLAN = "basic"
+FREE_TRIAL_REMINDER_DAYS = 3
+
 # In-process scheduler for one-off tasks: auto (serving processes only), on, or off.
 BOOKFLOW_BACKGROUND_SCHEDULER = config("BOOKFLOW_BACKGROUND_SCHEDULER", default="auto")
 if BOOKFLOW_BACKGROUND_SCHEDULER not in ("auto", "on", "off"):
@@ -262,5 +269,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(levelname)s %(asctime)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": config("LOG_LEVEL", default="INFO")},
-    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Every run of every job would log two lines; failures still do, and django_apscheduler records runs.
+        "apscheduler.executors": {"level": "WARNING"},
+    },
 }

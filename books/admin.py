@@ -4,8 +4,9 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
 from bookflow_api.durable import TaskStatus
-from books.models import Book, Bookmark, Note, Summary, SummaryUnlock
+from books.models import Book, Bookmark, FreeTrial, Note, Summary, SummaryUnlock
 from books.summaries import summary_retry
+from books.trials import trial_end, trial_extend
 
 
 @admin.register(Book)
@@ -98,3 +99,36 @@ class SummaryUnlockAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "summary__book__title"]
     list_select_related = ["user", "summary__book"]
     raw_id_fields = ["user", "summary"]
+
+
+@admin.register(FreeTrial)
+class FreeTrialAdmin(admin.ModelAdmin):
+    """One row per address that ever had a trial. Grant a trial from the users page."""
+
+    list_display = ["email", "user", "plan", "status", "starts_at", "ends_at", "ended_at", "reminder_sent_at"]
+    list_filter = ["status", "plan", "starts_at", "ends_at", "ended_at"]
+    search_fields = ["email", "user__email"]
+    list_select_related = ["user"]
+    date_hierarchy = "starts_at"
+    readonly_fields = [f.name for f in FreeTrial._meta.concrete_fields]
+    actions = ["extend_7_days", "extend_30_days", "end_now"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def _extend(self, request, queryset, days: int) -> None:
+        extended = sum(trial_extend(trial=trial, days=days) for trial in queryset)
+        self.message_user(request, f"Extended {extended} running trial(s) by {days} days.", messages.SUCCESS)
+
+    @admin.action(description="Extend selected trials by 7 days")
+    def extend_7_days(self, request, queryset) -> None:
+        self._extend(request, queryset, 7)
+
+    @admin.action(description="Extend selected trials by 30 days")
+    def extend_30_days(self, request, queryset) -> None:
+        self._extend(request, queryset, 30)
+
+    @admin.action(description="End selected trials now (back to free, with the email)")
+    def end_now(self, request, queryset) -> None:
+        ended = sum(trial_end(trial=trial) for trial in queryset.select_related("user"))
+        self.message_user(request, f"Ended {ended} running trial(s).", messages.SUCCESS)

@@ -104,3 +104,32 @@ class SummaryUnlock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} unlocked {self.summary_id}"
+
+
+class FreeTrial(DurableTask):
+    """The one free trial an email address ever gets, and the durable task that grants it.
+
+    Keyed by the normalised address, not the account: deleting and re-creating the account finds the
+    same row and grants nothing. The task part (status, attempts...) is the grant; `ends_at` and
+    `ended_at` follow the trial itself.
+    """
+
+    email = models.EmailField(unique=True, help_text="Normalised address; kept after the account is deleted.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="free_trials"
+    )
+    plan = models.CharField(max_length=10, default="basic")
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="When the trial was ended and the reader told.")
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(DurableTask.Meta):
+        indexes = [models.Index(fields=["status", "run_after"], name="books_trial_due_idx")]
+
+    def __str__(self) -> str:
+        return f"Free trial for {self.email}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.starts_at is not None and self.ended_at is None and self.ends_at > now()

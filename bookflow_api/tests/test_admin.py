@@ -32,6 +32,12 @@ def test_every_admin_page_renders(admin_client, user):
             "books_note",
             "books_summary",
             "books_summaryunlock",
+            "books_freetrial",
+            "account_emailtask",
+            "account_workerheartbeat",
+            "django_apscheduler_djangojob",
+            "django_apscheduler_djangojobexecution",
+            "token_blacklist_outstandingtoken",
         ]
     ]
     pages += [
@@ -41,6 +47,16 @@ def test_every_admin_page_renders(admin_client, user):
 
     for page in pages:
         assert admin_client.get(page).status_code == 200, page
+
+
+def test_the_worker_status_page_shows_whether_it_is_alive(admin_client):
+    from account.tasks import heartbeat
+
+    heartbeat()
+
+    page = admin_client.get(reverse("admin:account_workerheartbeat_changelist")).content.decode()
+
+    assert "scheduler" in page and 'alt="True"' in page
 
 
 def test_admin_never_shows_a_code_or_its_hash(admin_client, user):

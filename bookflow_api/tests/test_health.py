@@ -1,13 +1,30 @@
+from datetime import timedelta
 from unittest import mock
 
+import time_machine
 from django.db import OperationalError
 
+from account.tasks import heartbeat
 
-def test_health_reports_the_database(api_client, db):
+
+def test_health_reports_the_database_and_a_worker_that_never_ran(api_client, db):
     response = api_client.get("/api/health/")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "worker": {"last_seen": None, "alive": False}}
+
+
+def test_health_shows_the_workers_heartbeat_and_when_it_stops(api_client, db):
+    with time_machine.travel("2026-03-01 12:00:00 +0000", tick=False) as clock:
+        heartbeat()
+        clock.shift(timedelta(seconds=60))
+        alive = api_client.get("/api/health/").json()["worker"]
+        clock.shift(timedelta(seconds=60))
+        dead = api_client.get("/api/health/")
+
+    assert alive == {"last_seen": "2026-03-01T12:00:00Z", "alive": True}
+    assert dead.status_code == 200  # a worker outage must not make Render restart the web service
+    assert dead.json()["worker"] == {"last_seen": "2026-03-01T12:00:00Z", "alive": False}
 
 
 def test_health_is_503_when_the_database_is_unreachable(api_client, db):
