@@ -5,12 +5,13 @@ BIN := $(VENV)/bin
 DEV_ENV := DEBUG=1
 PG_URL ?= postgres://postgres@127.0.0.1:5432/bookflow
 
-.PHONY: help install install-dev run migrate test test-postgres lint format migrations-check schema clean
+.PHONY: help install install-dev run migrate test test-postgres smoke lint format migrations-check schema clean
 
 help:
 	@echo "make run               set up and run the API on http://127.0.0.1:8000 plus the worker (SQLite, console email)"
 	@echo "make test              set up and run the whole test suite (honours DATABASE_URL)"
 	@echo "make test-postgres     the suite against PostgreSQL at $(PG_URL)"
+	@echo "make smoke             end-to-end walk against gunicorn + worker on PostgreSQL (needs PostgreSQL)"
 	@echo "make lint              ruff lint + format check"
 	@echo "make migrations-check  fail if a model change has no migration"
 
@@ -42,6 +43,10 @@ test: install-dev
 
 test-postgres: install-dev
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest
+
+# Production-like end to end: gunicorn + worker on PostgreSQL, fake Google Books / Gemini / SMTP.
+smoke: install
+	$(BIN)/python scripts/smoke.py
 
 lint: install-dev
 	$(BIN)/ruff check .

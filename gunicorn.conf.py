@@ -12,11 +12,9 @@ accesslog = "-"
 errorlog = "-"
 
 
-def post_fork(server, worker) -> None:
-    """Each worker runs its own scheduler for one-off task timers; the master never does."""
-    import django
-
-    django.setup()
+def post_worker_init(worker) -> None:
+    """Each worker, once it has loaded Django, runs its own scheduler for one-off task timers; the master
+    never does (not even with --preload, where the app is imported before the fork)."""
     from books import scheduler
 
     scheduler.start()

@@ -9,6 +9,6 @@ class BooksConfig(AppConfig):
         from books import scheduler
 
         # runserver's serving child (or BOOKFLOW_BACKGROUND_SCHEDULER=on); gunicorn workers start it
-        # from gunicorn.conf.py's post_fork, so a --preload master never runs one.
+        # from gunicorn.conf.py's post_worker_init, so a --preload master never runs one.
         if scheduler.should_start_on_ready():
             scheduler.start()

@@ -33,7 +33,7 @@ def is_runserver_child(argv: list[str] | None = None, environ: dict | None = Non
 
 
 def should_start_on_ready(argv: list[str] | None = None, environ: dict | None = None) -> bool:
-    """Whether AppConfig.ready() starts the scheduler; gunicorn workers start it from post_fork instead."""
+    """Whether AppConfig.ready() starts the scheduler; gunicorn workers start it from post_worker_init instead."""
     mode = settings.BOOKFLOW_BACKGROUND_SCHEDULER
     if mode == "off":
         return False

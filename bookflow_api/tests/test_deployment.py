@@ -119,7 +119,7 @@ def test_gunicorn_binds_the_port_render_gives_and_starts_the_scheduler_per_worke
     assert config["bind"] == "0.0.0.0:10000"
     assert config["workers"] == 3
     assert config["accesslog"] == "-"
-    assert callable(config["post_fork"]) and "scheduler.start()" in (ROOT / "gunicorn.conf.py").read_text()
+    assert callable(config["post_worker_init"]) and "scheduler.start()" in (ROOT / "gunicorn.conf.py").read_text()
     assert "preload_app" not in config or config["preload_app"] is False
 
 

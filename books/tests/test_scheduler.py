@@ -28,7 +28,7 @@ def _stopped(monkeypatch):
         (["manage.py", "collectstatic"], {}, False),
         (["manage.py", "shell"], {}, False),
         (["manage.py", "scheduler"], {}, False),
-        (["gunicorn", "bookflow_api.wsgi:application"], {}, False),  # started by post_fork instead
+        (["gunicorn", "bookflow_api.wsgi:application"], {}, False),  # started by post_worker_init instead
         (["pytest"], {}, False),
     ],
 )

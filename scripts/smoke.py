@@ -1,0 +1,311 @@
+"""End-to-end smoke test of a production-like deployment (`make smoke`).
+
+Boots what Render runs — `migrate` (the pre-deploy step), gunicorn with gunicorn.conf.py and the
+`scheduler` worker, DEBUG off — against a fresh PostgreSQL database, with local fakes for Google Books,
+Gemini (reached through the real google-genai client) and an SMTP server, then walks a reader's
+journey over HTTP: health -> register -> code from the email -> verify -> trial -> search ->
+summary 202 -> ready -> library. Prints each step; exits non-zero at the first failure.
+"""
+
+import argparse
+import email
+import os
+import re
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from books.tests import fake_gemini, fake_google_books  # noqa: E402 (needs the repository on sys.path)
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bookflow_smoke"
+EMAIL, PASSWORD = "smoke.reader@example.com", "a-long-Smoke-passphrase-42"
+
+
+class SmokeFailure(Exception):
+    pass
+
+
+# --- A tiny SMTP server that keeps what it receives ------------------------------------------------
+
+
+class SMTPSink(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), SMTPHandler)
+        self.messages: list[email.message.Message] = []
+
+    def start(self) -> "SMTPSink":
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+
+class SMTPHandler(socketserver.StreamRequestHandler):
+    def reply(self, line: str) -> None:
+        self.wfile.write(f"{line}\r\n".encode())
+
+    def handle(self) -> None:
+        self.reply("220 smoke SMTP ready")
+        while line := self.rfile.readline():
+            verb = line.decode(errors="replace").strip().split(" ")[0].upper()
+            if verb in ("EHLO", "HELO"):
+                self.reply("250 smoke")
+            elif verb == "DATA":
+                self.reply("354 end with <CRLF>.<CRLF>")
+                data = b""
+                while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                    data += chunk[1:] if chunk.startswith(b"..") else chunk
+                self.server.messages.append(email.message_from_bytes(data))
+                self.reply("250 queued")
+            elif verb == "QUIT":
+                self.reply("221 bye")
+                return
+            else:  # MAIL, RCPT, RSET, NOOP
+                self.reply("250 ok")
+
+
+# --- Processes --------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _admin(url: str, *statements: str) -> None:
+    """Run statements on the server's `postgres` database, outside any transaction."""
+    conn = psycopg2.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    finally:
+        conn.close()
+
+
+def fresh_database(url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+
+
+def drop_database(url: str) -> None:
+    _admin(url, f'DROP DATABASE IF EXISTS "{urlsplit(url).path.lstrip("/")}" WITH (FORCE)')
+
+
+class Process:
+    def __init__(self, name: str, args: list[str], env: dict, logs: Path) -> None:
+        self.name, self.log = name, logs / f"{name}.log"
+        self.popen = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for_line(self, text: str, timeout: float) -> None:
+        wait_until(lambda: text in self.output(), timeout, f"{self.name} logs {text!r}", self)
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+        return self.popen.returncode
+
+
+def wait_until(check: Callable[[], object], timeout: float, what: str, process: Process | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.popen.poll() is not None:
+            raise SmokeFailure(f"{process.name} exited with {process.popen.returncode} before: {what}")
+        try:
+            if result := check():
+                return result
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise SmokeFailure(f"timed out after {timeout:g} s waiting for: {what}")
+
+
+# --- The walk ---------------------------------------------------------------------------------------
+
+
+class Client:
+    """HTTP as a reader's app sees it through Render's proxy (TLS ended there, X-Forwarded-Proto set)."""
+
+    def __init__(self, base: str) -> None:
+        self.base, self.session = base, requests.Session()
+        self.session.headers["X-Forwarded-Proto"] = "https"
+
+    def call(self, method: str, path: str, expect: int | tuple[int, ...], **kwargs) -> requests.Response:
+        response = self.session.request(method, self.base + path, timeout=30, allow_redirects=False, **kwargs)
+        expected = (expect,) if isinstance(expect, int) else expect
+        if response.status_code not in expected:
+            raise SmokeFailure(f"{method} {path}: expected {expect}, got {response.status_code}: {response.text[:500]}")
+        return response
+
+
+def step(number: int, title: str, detail: str) -> None:
+    print(f"  [{number:2}] {title:<34} ok  {detail}", flush=True)
+
+
+def walk(api: Client, smtp: SMTPSink, gemini, web: Process, worker: Process) -> None:
+    health = wait_until(
+        lambda: (
+            (r := api.call("GET", "/api/health/", (200, 503))).status_code == 200
+            and r.json()["worker"]["alive"]
+            and r.json()
+        ),
+        60,
+        "/api/health/ with the worker alive",
+        web,
+    )
+    step(1, "health", f"database {health['database']}, worker last seen {health['worker']['last_seen']}")
+    web.wait_for_line("Background scheduler started successfully for async tasks.", 10)
+    step(2, "web log", "'Background scheduler started successfully for async tasks.'")
+    for line in ("Added job 'delete_otps'.", "Added daily job: 'delete_old_job_executions'.", "Starting scheduler..."):
+        worker.wait_for_line(line, 10)
+    step(3, "worker log", "'Added job ...', 'Added daily job ...', 'Starting scheduler...'")
+
+    user = api.call("POST", "/api/v1/auth/register/", 201, json={"email": EMAIL, "password": PASSWORD}).json()
+    step(4, "register", f"user {user['id']}, verified={user['is_verified']}")
+
+    message = wait_until(lambda: next((m for m in smtp.messages if EMAIL in m["To"]), None), 30, "the code email")
+    text = next(part for part in message.walk() if part.get_content_type() == "text/plain").get_payload(decode=True)
+    code = re.search(rb"\b(\d{6})\b", text).group(1).decode()
+    step(5, "code arrives by email (SMTP)", f"subject {message['Subject']!r}")
+
+    tokens = api.call("POST", "/api/v1/auth/verify-email/", 200, json={"email": EMAIL, "code": code}).json()
+    api.session.headers["Authorization"] = f"Bearer {tokens['access']}"
+    step(6, "verify", "access and refresh tokens")
+
+    started = time.monotonic()
+    subscription = wait_until(
+        lambda: (s := api.call("GET", "/api/v1/account/subscription/", 200).json())["status"] == "trialing" and s,
+        30,
+        "the free trial",
+        web,
+    )
+    wait_until(lambda: any("trial has started" in m["Subject"] for m in smtp.messages), 15, "the trial email")
+    step(
+        7,
+        "trial appears",
+        f"{subscription['plan']} until {subscription['trial_ends_at']} after {time.monotonic() - started:.1f} s",
+    )
+
+    results = api.call("GET", "/api/v1/books/search/", 200, params={"q": "atomic habits james clear"}).json()
+    if results["source"] != "google_books" or not results["results"]:
+        raise SmokeFailure(f"search did not come from Google Books: {results}")
+    book = results["results"][0]
+    step(8, "search", f"{results['count']} results from {results['source']}; first: {book['title']!r}")
+
+    started = time.monotonic()
+    accepted = api.call("POST", f"/api/v1/books/{book['id']}/summary/", 202)
+    location = accepted.headers["Location"]
+    step(9, "summary requested", f"202, Location {location}")
+
+    summary = wait_until(
+        lambda: (s := api.call("GET", location, 200).json())["status"] in ("ready", "failed") and s,
+        60,
+        "the summary",
+        web,
+    )
+    if summary["status"] != "ready" or summary["provider"] != "gemini":
+        raise SmokeFailure(f"summary ended {summary['status']} from {summary['provider']!r}: {summary['error']}")
+    step(10, "summary ready", f"from {summary['provider']} in {time.monotonic() - started:.1f} s, {gemini.calls} call")
+
+    library = api.call("GET", "/api/v1/library/", 200).json()
+    if not any(item["book"]["id"] == book["id"] for item in library["results"]):
+        raise SmokeFailure(f"the unlocked book is not in the library: {library}")
+    step(11, "library", f"{library['count']} item(s), including the unlocked book")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=os.environ.get("SMOKE_DATABASE_URL", DEFAULT_DATABASE_URL))
+    parser.add_argument("--keep-database", action="store_true", help="leave the smoke database for inspection")
+    args = parser.parse_args()
+
+    logs = Path(tempfile.mkdtemp(prefix="bookflow-smoke-"))
+    google, gemini, smtp = fake_google_books.start(), fake_gemini.start(), SMTPSink().start()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DJANGO_"))} | {
+        "DEBUG": "0",
+        "APP_SECRET_KEY": "smoke-test-secret-key-not-for-production-0123456789abcdef",
+        "DATABASE_URL": args.database_url,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "NUM_PROXIES": "1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        "GOOGLE_BOOKS_BASE_URL": f"http://127.0.0.1:{google.server_address[1]}/books/v1",
+        "GOOGLE_BOOKS_API_KEY": "smoke-books-key",
+        "GOOGLE_API_KEY": "smoke-gemini-key",
+        "GEMINI_BASE_URL": f"http://127.0.0.1:{gemini.server_address[1]}",
+        "MAIL_SMTP_HOST": "127.0.0.1",
+        "MAIL_SMTP_PORT": str(smtp.server_address[1]),
+        "MAIL_SMTP_PASSWORD": "smoke",
+        "MAIL_SMTP_USER": "",
+        "REDIS_URL": "",
+        "EMAIL_BACKEND": "",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env = {k: v for k, v in env.items() if v != "" or k in ("MAIL_SMTP_USER", "REDIS_URL")}
+    bin_dir = Path(sys.executable).parent
+    processes: list[Process] = []
+    print(f"Smoke test: gunicorn + worker on {args.database_url} (logs in {logs})", flush=True)
+    try:
+        fresh_database(args.database_url)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True, timeout=300
+        )
+        step(0, "pre-deploy: migrate", "fresh database migrated")
+        worker = Process("worker", [sys.executable, "manage.py", "scheduler"], env, logs)
+        web = Process(
+            "web",
+            [str(bin_dir / "gunicorn"), "bookflow_api.wsgi:application", "--config", "gunicorn.conf.py"],
+            env,
+            logs,
+        )
+        processes += [worker, web]
+        walk(Client(f"http://127.0.0.1:{port}"), smtp, gemini, web, worker)
+        codes = {process.name: process.stop() for process in processes}
+        if codes["worker"] != 0:
+            raise SmokeFailure(f"the worker exited {codes['worker']} on SIGTERM, not 0")
+        step(12, "shutdown", "SIGTERM: worker exited 0, gunicorn stopped")
+    except (SmokeFailure, subprocess.CalledProcessError, psycopg2.Error, requests.RequestException) as exc:
+        print(f"\nSMOKE TEST FAILED: {exc}", file=sys.stderr)
+        for process in processes:
+            print(f"\n--- last lines of {process.name} ({process.log}) ---", file=sys.stderr)
+            print("\n".join(process.output().splitlines()[-40:]), file=sys.stderr)
+        return 1
+    finally:
+        for process in processes:
+            process.stop(timeout=10)
+        if not args.keep_database:
+            drop_database(args.database_url)
+    print("Smoke test passed.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
