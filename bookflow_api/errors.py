@@ -39,6 +39,23 @@ def _first_message(data) -> str:
     return str(data)
 
 
+def _flat_errors(errors: dict, prefix: str = "") -> dict[str, list[str]]:
+    """Per-field messages as `{"field": ["..."]}` always: nested ones (an item of a list, a field of an
+    object) get dotted keys, e.g. `{"interests.2": ["..."]}`."""
+    flat: dict[str, list[str]] = {}
+    for key, value in errors.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flat_errors(value, f"{name}."))
+        elif isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
+            for index, item in enumerate(value):
+                if item:
+                    flat.update(_flat_errors(item if isinstance(item, dict) else {"": item}, f"{name}.{index}."))
+        else:
+            flat[name] = [str(message) for message in (value if isinstance(value, list) else [value])]
+    return {key.rstrip("."): messages for key, messages in flat.items()}
+
+
 def _code_of(exc: exceptions.APIException) -> str:
     codes = exc.get_codes()
     return codes if isinstance(codes, str) else exc.default_code
@@ -63,7 +80,7 @@ def exception_handler(exc, context) -> Response | None:
         if exc.errors:
             body["errors"] = exc.errors
     elif isinstance(exc, exceptions.ValidationError):
-        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        errors = _flat_errors(exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail})
         body = {"code": "invalid", "detail": _first_message(errors) or "Invalid input.", "errors": errors}
     else:
         detail = exc.detail

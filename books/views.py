@@ -147,7 +147,7 @@ class BookmarkView(APIView):
         bookmark, created = library.bookmark_put(user=request.user, volume_id=volume_id)
         return Response(BookmarkSerializer(bookmark).data, status=201 if created else 200)
 
-    @extend_schema(responses={204: None, **errors(401)}, tags=["library"])
+    @extend_schema(responses={204: None, **errors(401, 404, 429)}, tags=["library"])
     def delete(self, request, volume_id: str):
         library.bookmark_delete(user=request.user, volume_id=volume_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -135,3 +135,13 @@ def test_deleted_address_can_register_again(auth_client, user):
     response = auth_client.post("/api/v1/auth/register/", {"email": user.email, "password": PASSWORD}, format="json")
 
     assert response.status_code == 201
+
+
+def test_errors_about_items_of_a_list_name_the_item_and_stay_lists_of_strings(auth_client):
+    # Found by schemathesis: per-item errors came back as {"interests": {"1": [...]}}, against the schema.
+    response = auth_client.patch(ME, {"interests": ["fiction", "", "no such thing"]}, format="json")
+
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert set(errors) == {"interests.1", "interests.2"}  # blank, and not a slug
+    assert all(isinstance(messages, list) and all(isinstance(m, str) for m in messages) for messages in errors.values())
