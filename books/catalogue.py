@@ -3,6 +3,7 @@
 import hashlib
 import json
 import logging
+import time
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
@@ -55,6 +56,10 @@ def books_upsert(volumes: list[Volume]) -> list[Book]:
     return books
 
 
+SINGLE_FLIGHT_SECONDS = 15  # longer than one Google call with its retries, so a stuck flight expires
+SINGLE_FLIGHT_WAIT_SECONDS = 8
+
+
 def _books_in_order(volume_ids: list[str]) -> list[Book]:
     found = Book.objects.in_bulk(volume_ids)
     return [found[volume_id] for volume_id in volume_ids if volume_id in found]
@@ -69,15 +74,36 @@ def _google_search(query: str, *, page: PageRequest, lang: str = "", order_by: s
     """One page of Google results, cached by its parameters; raises GoogleBooksUnavailable."""
     key = _cache_key("search", q=query, page=page.page, size=page.page_size, lang=lang, order=order_by)
     cached = cache.get(key)
+    # Single flight: of many readers missing the same page at once, one asks Google and the others wait
+    # for its answer, so a page costs one upstream call however popular it is.
+    leader = cached is None and cache.add(f"{key}:flight", 1, timeout=SINGLE_FLIGHT_SECONDS)
+    if cached is None and not leader:
+        cached = _wait_for(key)
     if cached is not None:
         return BookPage(source=GOOGLE, count=cached["count"], books=_books_in_order(cached["ids"]))
-    result = get_client().search(
-        query, start_index=page.offset, max_results=page.page_size, lang=lang, order_by=order_by
-    )
-    books = books_upsert(result.volumes)
-    ids = [book.volume_id for book in books]
-    cache.set(key, {"count": result.total_items, "ids": ids}, timeout=settings.BOOKS_SEARCH_CACHE_SECONDS)
+    try:
+        result = get_client().search(
+            query, start_index=page.offset, max_results=page.page_size, lang=lang, order_by=order_by
+        )
+        books = books_upsert(result.volumes)
+        ids = [book.volume_id for book in books]
+        cache.set(key, {"count": result.total_items, "ids": ids}, timeout=settings.BOOKS_SEARCH_CACHE_SECONDS)
+    finally:
+        if leader:
+            cache.delete(f"{key}:flight")
     return BookPage(source=GOOGLE, count=result.total_items, books=books)
+
+
+def _wait_for(key: str) -> dict | None:
+    """The cached value another request is fetching, or None if it does not come in time."""
+    deadline = time.monotonic() + SINGLE_FLIGHT_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        if (value := cache.get(key)) is not None:
+            return value
+        if cache.get(f"{key}:flight") is None:  # the other request failed: try ourselves
+            return None
+    return None
 
 
 def _local_page(queryset: QuerySet[Book], page: PageRequest) -> BookPage:

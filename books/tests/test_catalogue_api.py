@@ -1,8 +1,10 @@
+import threading
 from datetime import timedelta
 
 import pytest
 import requests
 import time_machine
+from django.core.cache import cache
 from django.utils import timezone
 
 from account.tests.factories import UserFactory
@@ -66,6 +68,28 @@ def test_the_same_search_within_the_ttl_costs_one_upstream_call(auth_client, ups
 
     assert call.call_count == 1
     assert first.json() == second.json()
+
+
+def test_a_reader_missing_a_page_another_is_fetching_waits_for_it_instead_of_calling_google(
+    auth_client, upstream, monkeypatch
+):
+    call = upstream.get(f"{BASE}/volumes", json=payload("search_java.json"))
+    book, real_add = BookFactory(), cache.add
+
+    def another_request_is_asking_google(key, *args, **kwargs):
+        if key.endswith(":flight"):  # it holds the flight, and caches its answer a moment later
+            page = {"count": 1, "ids": [book.volume_id]}
+            threading.Timer(0.2, cache.set, args=(key.removesuffix(":flight"), page)).start()
+            real_add(key, *args, **kwargs)
+            return False
+        return real_add(key, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "add", another_request_is_asking_google)
+    response = auth_client.get(SEARCH, {"q": "java"})
+
+    assert response.status_code == 200
+    assert [item["id"] for item in response.json()["results"]] == [book.volume_id]
+    assert call.call_count == 0
 
 
 def test_search_cache_expires(auth_client, upstream, settings):
