@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEV_ENV := DEBUG=1
 PG_URL ?= postgres://postgres@127.0.0.1:5432/bookflow
 
-.PHONY: help install install-dev run migrate test test-postgres smoke fuzz lint format migrations-check schema clean
+.PHONY: help install install-dev run migrate test test-postgres smoke fuzz bench lint format migrations-check schema clean
 
 help:
 	@echo "make run               set up and run the API on http://127.0.0.1:8000 plus the worker (SQLite, console email)"
@@ -13,6 +13,7 @@ help:
 	@echo "make test-postgres     the suite against PostgreSQL at $(PG_URL)"
 	@echo "make smoke             end-to-end walk against gunicorn + worker on PostgreSQL (needs PostgreSQL)"
 	@echo "make fuzz              schemathesis with 200 cases per operation (FUZZ_EXAMPLES=N for more)"
+	@echo "make bench             benchmarks as tables (needs PostgreSQL, Redis, wrk): bench/README.md"
 	@echo "make lint              ruff lint + format check"
 	@echo "make migrations-check  fail if a model change has no migration"
 
@@ -48,6 +49,11 @@ test-postgres: install-dev
 # Property-based API testing at depth (CI runs 5 cases per operation inside `make test`).
 fuzz: install-dev
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(BIN)/pytest bookflow_api/tests/test_schemathesis.py
+
+# Benchmarks (bench/README.md): gunicorn + PostgreSQL + Redis on this machine, loaded with wrk.
+bench: install
+	@command -v wrk >/dev/null || apt-get install -y -q wrk || (echo "bench needs wrk (apt-get install wrk)" && exit 1)
+	$(BIN)/python bench/run.py
 
 # Production-like end to end: gunicorn + worker on PostgreSQL, fake Google Books / Gemini / SMTP.
 smoke: install

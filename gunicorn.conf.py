@@ -16,6 +16,7 @@ def post_worker_init(worker) -> None:
     """Each worker, once it has loaded Django, runs its own scheduler for one-off task timers; the master
     never does (not even with --preload, where the app is imported before the fork)."""
     from books import scheduler
+    from books.providers import gemini  # noqa: F401 - import the Gemini SDK now, not in the first summary
 
     scheduler.start()
 

@@ -72,6 +72,7 @@ def _jobs() -> list[Job]:
             IntervalTrigger(minutes=1, timezone=UTC),
             "Added job '%s' (every minute).",
             misfire_grace_time=60,
+            run_at_start=True,  # a deploy may just have killed web processes holding timers
         ),
         Job(
             "heartbeat",

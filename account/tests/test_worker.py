@@ -111,7 +111,7 @@ def test_every_job_is_stored_with_its_next_run_time(registered):
     assert next_runs["delete_old_job_executions"] == datetime(2026, 3, 9, 0, 0, tzinfo=UTC)  # Monday
     assert next_runs["expire_trials"] == datetime(2026, 3, 4, 11, 0, tzinfo=UTC)
     assert next_runs["trial_ending_reminders"] == datetime(2026, 3, 4, 10, 30, tzinfo=UTC)
-    assert next_runs["resume_stale_tasks"] == datetime(2026, 3, 4, 10, 16, tzinfo=UTC)
+    assert next_runs["resume_stale_tasks"] == datetime(2026, 3, 4, 10, 15, tzinfo=UTC)  # recovers at once
     assert next_runs["heartbeat"] == datetime(2026, 3, 4, 10, 15, tzinfo=UTC)  # beats at once
 
 
@@ -187,12 +187,12 @@ def _env(database_url: str) -> dict:
 
 
 class WorkerProcess:
-    def __init__(self, database_url: str, log: Path) -> None:
+    def __init__(self, database_url: str, log: Path, **env) -> None:
         self.log = log
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "scheduler", "--standby-poll", "0.2"],
             cwd=ROOT,
-            env=_env(database_url),
+            env=_env(database_url) | env,
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
         )
@@ -221,8 +221,8 @@ class WorkerProcess:
 def start_worker(worker_database, tmp_path):
     workers = []
 
-    def start() -> WorkerProcess:
-        worker = WorkerProcess(worker_database, tmp_path / f"worker{len(workers)}.log")
+    def start(**env) -> WorkerProcess:
+        worker = WorkerProcess(worker_database, tmp_path / f"worker{len(workers)}.log", **env)
         workers.append(worker)
         return worker
 
@@ -286,3 +286,33 @@ def test_a_standing_by_worker_also_exits_cleanly_on_sigterm(start_worker):
 
     assert standby.process.wait(timeout=30) == 0
     assert leader.process.poll() is None
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL: on SQLite the worker process runs on its own database file, apart from this test's",
+)
+def test_a_summary_whose_web_process_died_after_the_202_is_finished_by_the_worker(start_worker):
+    from books.models import Summary, SummaryUnlock
+    from books.tests import fake_gemini
+    from books.tests.factories import BookFactory
+
+    gemini = fake_gemini.start()
+    reader = UserFactory()
+    # What the web process left when it was killed right after answering 202: the row, no timer.
+    summary = Summary.objects.create(book=BookFactory(), run_after=timezone.now() - timedelta(minutes=2))
+    SummaryUnlock.objects.create(user=reader, summary=summary)
+
+    worker = start_worker(
+        GOOGLE_API_KEY="worker-test-key",
+        SUMMARY_PROVIDER="gemini",
+        GEMINI_BASE_URL=f"http://127.0.0.1:{gemini.server_address[1]}",
+    )
+    deadline = time.monotonic() + 30
+    while Summary.objects.get(pk=summary.pk).status != "ready" and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    summary.refresh_from_db()
+    assert summary.status == "ready", worker.output()
+    assert (summary.provider, gemini.calls) == ("gemini", 1)
+    gemini.shutdown()

@@ -39,6 +39,8 @@ def _search_payload(query: str) -> bytes:
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+        with self.server.lock:
+            self.server.calls += 1
         url = urlsplit(self.path)
         path = url.path.removeprefix("/books/v1")
         if path == "/volumes":
@@ -61,13 +63,20 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def start(port: int = 0) -> ThreadingHTTPServer:
-    """Serve in a background thread; `server.server_address[1]` is the port."""
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    """Serve in a background thread; `server.server_address[1]` is the port, `server.calls` the count."""
+    server = make_server(port)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server
+
+
+def make_server(port: int = 0) -> ThreadingHTTPServer:
+    """A server that counts the requests it answers in `server.calls`."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.calls, server.lock = 0, threading.Lock()
     return server
 
 
 if __name__ == "__main__":
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 8765
     print(f"Fake Google Books on http://127.0.0.1:{port}/books/v1", flush=True)
-    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+    make_server(port).serve_forever()
