@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEV_ENV := DEBUG=1
 PG_URL ?= postgres://postgres@127.0.0.1:5432/bookflow
 
-.PHONY: help install install-dev run migrate test test-postgres smoke fuzz bench lint format migrations-check schema clean
+.PHONY: help install install-dev install-browser run migrate test test-postgres smoke fuzz bench lint format migrations-check schema clean
 
 help:
 	@echo "make run               set up and run the API on http://127.0.0.1:8000 plus the worker (SQLite, console email)"
@@ -14,6 +14,7 @@ help:
 	@echo "make smoke             end-to-end walk against gunicorn + worker on PostgreSQL (needs PostgreSQL)"
 	@echo "make fuzz              schemathesis with 200 cases per operation (FUZZ_EXAMPLES=N for more)"
 	@echo "make bench             benchmarks as tables (needs PostgreSQL, Redis, wrk): bench/README.md"
+	@echo "make install-browser   Debian's chromium for the admin browser test (skipped without it)"
 	@echo "make lint              ruff lint + format check"
 	@echo "make migrations-check  fail if a model change has no migration"
 
@@ -32,6 +33,10 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
+
+# Debian's Chromium for the admin browser test (Playwright drives it; it never downloads a browser).
+install-browser:
+	@test -x /usr/bin/chromium || apt-get install -y -q chromium
 
 migrate: install
 	$(DEV_ENV) $(BIN)/python manage.py migrate --no-input

@@ -48,7 +48,8 @@ def test_delete_otps_deletes_expired_and_used_codes_in_batches_and_keeps_fresh_o
     assert deleted == len(dead) == 5
     assert set(OneTimeCode.objects.values_list("pk", flat=True)) == {c.pk for c in fresh}
     deletes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("DELETE")]
-    assert len(deletes) == 3  # ceil(5 / 2): one statement per batch, never one per row
+    assert len(deletes) == 4  # ids 1-7 in ranges of 2: one statement per range, never one per row
+    assert not any(q["sql"].startswith("SELECT") and "code_hash" in q["sql"] for q in queries.captured_queries)
 
 
 @pytest.mark.django_db

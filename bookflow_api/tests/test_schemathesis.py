@@ -10,7 +10,9 @@ import re
 import pytest
 import responses
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
 from account.tests.factories import UserFactory
@@ -30,6 +32,17 @@ CHECKS = [
 PROXY = {"X-Forwarded-Proto": "https"}
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application(), headers=PROXY)
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=REPEATABLE)
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """Schemathesis calls the WSGI app directly, whose request signals close "old" connections: inside the
+    test's transaction that would close it on PostgreSQL. Django's own test client detaches them the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
