@@ -77,6 +77,9 @@ def _google_search(query: str, *, page: PageRequest, lang: str = "", order_by: s
     # Single flight: of many readers missing the same page at once, one asks Google and the others wait
     # for its answer, so a page costs one upstream call however popular it is.
     leader = cached is None and cache.add(f"{key}:flight", 1, timeout=SINGLE_FLIGHT_SECONDS)
+    if leader and (cached := cache.get(key)) is not None:  # the previous flight landed just before ours
+        cache.delete(f"{key}:flight")
+        leader = False
     if cached is None and not leader:
         cached = _wait_for(key)
     if cached is not None:
@@ -101,8 +104,8 @@ def _wait_for(key: str) -> dict | None:
         time.sleep(0.02)
         if (value := cache.get(key)) is not None:
             return value
-        if cache.get(f"{key}:flight") is None:  # the other request failed: try ourselves
-            return None
+        if cache.get(f"{key}:flight") is None:  # the flight ended: it landed (the value) or failed (None)
+            return cache.get(key)
     return None
 
 
