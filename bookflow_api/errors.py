@@ -135,3 +135,16 @@ class ErrorSerializer(serializers.Serializer):
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     """Schema entries for the error statuses an endpoint can answer."""
     return {code: OpenApiResponse(ErrorSerializer) for code in statuses}
+
+
+def document_body_errors(result: dict, generator, request, public) -> dict:
+    """drf-spectacular hook: every operation that takes a body may answer 413 (too large) and 415
+    (a content type it does not parse); say so in the schema, with the common error shape."""
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    descriptions = {"413": "The request body is too large.", "415": "Unsupported content type."}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                for status_code, description in descriptions.items():
+                    operation["responses"].setdefault(status_code, {**error, "description": description})
+    return result

@@ -262,6 +262,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "bookflow_api.errors.document_body_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "TaskStatusEnum": "bookflow_api.durable.TaskStatus",
         "SubscriptionStatusEnum": ["none", "trialing", "active", "expired"],
