@@ -213,7 +213,7 @@ def bench_throughput(fakes: Fakes, runs: int, seconds: int) -> None:
         ("GET /api/health/", "/api/health/", None),
         ("GET books/{id}/ (local copy)", f"/api/v1/books/{books[1].volume_id}/", token),
         ("GET summaries/{id}/ (ready)", f"/api/v1/summaries/{summary.pk}/", token),
-        ("GET library/ (50 items)", "/api/v1/library/?page_size=40", token),
+        ("GET library/ (50 items, a page of 40)", "/api/v1/library/?page_size=40", token),
         ("GET books/search/ (cached)", "/api/v1/books/search/?q=atomic+habits+james+clear", token),
     ]
     emit("### Throughput and latency (hot reads)")
