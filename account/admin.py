@@ -61,11 +61,11 @@ class UserAdmin(BaseUserAdmin):
     def grant_free_trial(self, request, queryset) -> None:
         from books.trials import trial_grant_now
 
-        for user in queryset:
-            trial_grant_now(user=user)
+        granted = sum(trial_grant_now(user=user) for user in queryset)
         self.message_user(
             request,
-            f"Granted {settings.FREE_TRIAL_DAYS} days of {settings.FREE_TRIAL_PLAN} to {queryset.count()} reader(s).",
+            f"Granted {settings.FREE_TRIAL_DAYS} days of {settings.FREE_TRIAL_PLAN} to {granted} reader(s); "
+            f"{queryset.count() - granted} already on a paid plan were left alone.",
             messages.SUCCESS,
         )
 

@@ -1,3 +1,5 @@
+import contextlib
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -7,8 +9,15 @@ from bookflow_api.durable import DurableTask
 
 
 def normalize_email(email: str) -> str:
-    """The one spelling of an address we store and look up: trimmed and lower-cased."""
-    return email.strip().lower()
+    """The one spelling of an address we store and look up: trimmed, lower-cased, and the domain in its
+    IDNA (punycode) form, the form mail is delivered to — so `a@ｅxample.com` and `a@exa\u00admple.com`
+    (a full-width letter, an invisible soft hyphen) are `a@example.com`, not new addresses."""
+    local, at, domain = email.strip().lower().rpartition("@")
+    if not at:
+        return domain
+    with contextlib.suppress(UnicodeError):  # not a valid international domain: validation rejects it
+        domain = domain.encode("idna").decode("ascii").lower()
+    return f"{local}@{domain}"
 
 
 class UserManager(BaseUserManager["User"]):

@@ -53,7 +53,8 @@ def subscription_of(user: User) -> dict:
     from books.trials import trial_of
 
     trial = trial_of(user)
-    if trial is not None and trial.is_active and user.plan == trial.plan:
+    # Trialing until the worker's hourly `expire_trials` ends it (the reader keeps the plan until then).
+    if trial is not None and trial.ended_at is None and user.plan == trial.plan:
         status = "trialing"
     elif user.plan != Plan.FREE:
         status = "active"

@@ -2,7 +2,7 @@ from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -43,7 +43,7 @@ from account.throttles import (
     RegisterIPThrottle,
 )
 from bookflow_api.errors import error_responses as errors
-from bookflow_api.parsers import SafeJSONParser
+from bookflow_api.parsers import SafeFormParser, SafeJSONParser
 
 
 def auth_response(user: User, request) -> Response:
@@ -209,7 +209,7 @@ class PasswordChangeView(APIView):
 
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
-    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
+    parser_classes = [SafeJSONParser, MultiPartParser, SafeFormParser]
 
     def get_throttles(self):
         # Deleting the account checks the password: limit guessing like a password change.

@@ -26,8 +26,18 @@ class SafeJSONParser(parsers.JSONParser):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             return json.loads(raw.decode(encoding), parse_constant=_reject_constant)
-        except (ValueError, RecursionError) as exc:
+        except (ValueError, RecursionError, LookupError) as exc:  # LookupError: charset=rot13 and friends
             raise exceptions.ParseError(f"JSON parse error - {type(exc).__name__}") from exc
+
+
+class SafeFormParser(parsers.FormParser):
+    """DRF's form parser; a body in a charset that is not a text encoding is a parse error, not a crash."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except (LookupError, UnicodeError) as exc:
+            raise exceptions.ParseError(f"Form parse error - {type(exc).__name__}") from exc
 
 
 def _reject_constant(name: str):

@@ -24,16 +24,18 @@ def trial_schedule(*, user: User) -> FreeTrial | None:
 
     None when this address already had a trial (even under a deleted account)."""
     delay = settings.FREE_TRIAL_DELAY_SECONDS
+    run_after = timezone.now() + timedelta(seconds=delay)
     trial, created = FreeTrial.objects.get_or_create(
         email=normalize_email(user.email),
-        defaults={
-            "user": user,
-            "plan": settings.FREE_TRIAL_PLAN,
-            "run_after": timezone.now() + timedelta(seconds=delay),
-        },
+        defaults={"user": user, "plan": settings.FREE_TRIAL_PLAN, "run_after": run_after},
     )
     if not created:
-        return None
+        # An account deleted before its grant ran left a trial never started: the new account gets it.
+        retried = FreeTrial.objects.filter(pk=trial.pk, status=TaskStatus.FAILED, error_code="account_deleted").update(
+            user=user, status=TaskStatus.PENDING, run_after=run_after, attempts=0, error_code="", finished_at=None
+        )
+        if not retried:
+            return None
     scheduler.run_after_commit(trial_grant_run, trial.pk, delay=delay)
     return trial
 
@@ -47,23 +49,31 @@ def trial_grant_run(trial_id: int, *, stale: bool = False) -> None:
         task_retry_or_fail(trial, code="account_deleted", detail="The account was deleted first.", transient=False)
         return
     with transaction.atomic():
-        _start(trial, days=settings.FREE_TRIAL_DAYS)
+        started = _start(trial, days=settings.FREE_TRIAL_DAYS)
         task_succeed(trial, starts_at=trial.starts_at, ends_at=trial.ends_at)
-    logger.info("Free trial %s started for user %s.", trial.pk, trial.user_id)
+    if started:
+        logger.info("Free trial %s started for user %s.", trial.pk, trial.user_id)
+    else:
+        logger.info("Free trial %s not started: user %s already has a paid plan.", trial.pk, trial.user_id)
 
 
-def _start(trial: FreeTrial, *, days: int) -> None:
+def _start(trial: FreeTrial, *, days: int) -> bool:
+    """Put a reader on `free` on the trial's plan, with the email. A reader already on a paid plan (an
+    admin set it) is left alone: a trial would only downgrade them. False then."""
+    if not User.objects.filter(pk=trial.user_id, plan=Plan.FREE).update(plan=trial.plan):
+        return False
     now = timezone.now()
     trial.starts_at, trial.ends_at, trial.ended_at, trial.reminder_sent_at = now, now + timedelta(days=days), None, None
     FreeTrial.objects.filter(pk=trial.pk).update(
         starts_at=trial.starts_at, ends_at=trial.ends_at, ended_at=None, reminder_sent_at=None
     )
-    User.objects.filter(pk=trial.user_id).update(plan=trial.plan)
     email_enqueue(user=trial.user, kind=EmailTask.Kind.TRIAL_STARTED)
+    return True
 
 
-def trial_grant_now(*, user: User, days: int | None = None) -> FreeTrial:
-    """Admin: start (or restart) the address's trial now, whatever happened before."""
+def trial_grant_now(*, user: User, days: int | None = None) -> bool:
+    """Admin: start (or restart) the address's trial now, whatever happened before; False for a reader
+    already on a paid plan (left alone)."""
     days = settings.FREE_TRIAL_DAYS if days is None else days
     with transaction.atomic():
         trial, _ = FreeTrial.objects.select_for_update().get_or_create(
@@ -73,8 +83,7 @@ def trial_grant_now(*, user: User, days: int | None = None) -> FreeTrial:
         FreeTrial.objects.filter(pk=trial.pk).update(
             user=user, status=TaskStatus.READY, finished_at=timezone.now(), error_code="", error_detail=""
         )
-        _start(trial, days=days)
-    return trial
+        return _start(trial, days=days)
 
 
 def trial_extend(*, trial: FreeTrial, days: int) -> bool:
@@ -85,18 +94,19 @@ def trial_extend(*, trial: FreeTrial, days: int) -> bool:
     return bool(updated)
 
 
-def trial_end(*, trial: FreeTrial) -> bool:
-    """End a running trial once: back to `free` (unless the plan was changed meanwhile) and a "trial ended"
-    email. The conditional UPDATE makes a second call, or a racing worker, a no-op."""
+def trial_end(*, trial: FreeTrial, due: bool = False) -> bool:
+    """End a running trial once: back to `free` with a "trial ended" email — unless an admin changed the
+    plan meanwhile (it is the reader's own: kept, and no email saying otherwise). With `due`, only if it
+    is still past its end (an admin may have just extended it). The conditional UPDATE makes a second
+    call, or a racing worker, a no-op."""
+    now = timezone.now()
     with transaction.atomic():
-        ended = FreeTrial.objects.filter(pk=trial.pk, starts_at__isnull=False, ended_at__isnull=True).update(
-            ended_at=timezone.now()
-        )
-        if not ended:
+        running = FreeTrial.objects.filter(pk=trial.pk, starts_at__isnull=False, ended_at__isnull=True)
+        if due:
+            running = running.filter(ends_at__lte=now)
+        if not running.update(ended_at=now):
             return False
-        if trial.user_id is not None:
-            # A plan an admin set during the trial is the reader's own: keep it.
-            User.objects.filter(pk=trial.user_id, plan=trial.plan).update(plan=Plan.FREE)
+        if trial.user_id is not None and User.objects.filter(pk=trial.user_id, plan=trial.plan).update(plan=Plan.FREE):
             email_enqueue(user=trial.user, kind=EmailTask.Kind.TRIAL_ENDED)
     logger.info("Free trial %s ended.", trial.pk)
     return True
@@ -112,7 +122,7 @@ def expire_trials() -> int:
             .order_by("ends_at")[:BATCH_SIZE]
         )
         for trial in batch:
-            ended += trial_end(trial=trial)
+            ended += trial_end(trial=trial, due=True)
         if len(batch) < BATCH_SIZE:
             return ended
 
@@ -129,15 +139,20 @@ def trial_ending_reminders() -> int:
         ends_at__lte=now + soon,
         # A trial that was never longer than the reminder window needs no reminder.
         starts_at__lt=F("ends_at") - soon,
+        # Nor a reader an admin moved to a plan of their own: the trial's end changes nothing for them.
+        user__plan=F("plan"),
     ).select_related("user")
     sent = 0
     for trial in due.iterator(chunk_size=BATCH_SIZE):
         with transaction.atomic():
-            if FreeTrial.objects.filter(pk=trial.pk, reminder_sent_at__isnull=True).update(reminder_sent_at=now):
+            still_due = FreeTrial.objects.filter(
+                pk=trial.pk, reminder_sent_at__isnull=True, ended_at__isnull=True, ends_at__gt=now
+            )
+            if still_due.update(reminder_sent_at=now):
                 email_enqueue(user=trial.user, kind=EmailTask.Kind.TRIAL_ENDING)
                 sent += 1
     return sent
 
 
 def trial_of(user: User) -> FreeTrial | None:
-    return FreeTrial.objects.filter(user=user, starts_at__isnull=False).first()
+    return FreeTrial.objects.filter(user=user, starts_at__isnull=False).order_by("-starts_at").first()

@@ -46,7 +46,9 @@ class Command(BaseCommand):
                 (
                     job_id,
                     str(job.trigger),
-                    _when(next_run) if job_id in stored else "not registered (start the worker)",
+                    ("paused" if next_run is None else _when(next_run))
+                    if job_id in stored
+                    else "not registered (start the worker)",
                     _when(last.run_time) if last else "never",
                     last.status if last else "",
                 )

@@ -1,0 +1,141 @@
+"""Review findings: each test fails today because of a real bug, and says what should happen instead."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.core.mail.message import sanitize_address
+from django.utils import timezone
+
+from account.models import Plan, User
+from account.tests.factories import PASSWORD
+from books import trials
+from books.models import FreeTrial
+from books.tasks import expire_trials
+from conftest import committing, last_code
+
+REGISTER = "/api/v1/auth/register/"
+VERIFY = "/api/v1/auth/verify-email/"
+RESEND = "/api/v1/auth/resend-code/"
+SUBSCRIPTION = "/api/v1/account/subscription/"
+
+
+def sign_up(api_client, email: str) -> User:
+    response = api_client.post(REGISTER, {"email": email, "password": PASSWORD}, format="json")
+    assert response.status_code == 201, response.json()
+    response = api_client.post(VERIFY, {"email": email, "code": last_code(to=email.strip().lower())}, format="json")
+    assert response.status_code == 200, response.json()
+    return User.objects.get(email=email.strip().lower())
+
+
+def subscription(api_client, user: User) -> dict:
+    api_client.force_authenticate(User.objects.get(pk=user.pk))
+    try:
+        return api_client.get(SUBSCRIPTION).json()
+    finally:
+        api_client.force_authenticate(None)
+
+
+@pytest.fixture
+def trialing(api_client, tasks):
+    reader = sign_up(api_client, "reader@example.com")
+    tasks.run_all()
+    mail.outbox.clear()
+    return reader
+
+
+# --- Free trials --------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "reader@\uff45xample.com",  # a full-width "e": IDNA (nameprep/NFKC) maps it to example.com
+        "reader@exa\u00admple.com",  # an invisible soft hyphen: IDNA drops it
+    ],
+)
+def test_one_mailbox_gets_one_trial_whatever_unicode_spelling_of_its_domain(api_client, tasks, variant):
+    first = sign_up(api_client, "reader@example.com")
+    tasks.run_all()
+    # The same mailbox: Django's SMTP backend delivers mail for `variant` to reader@example.com.
+    assert sanitize_address(variant, "utf-8") == "reader@example.com"
+
+    response = api_client.post(REGISTER, {"email": variant, "password": PASSWORD}, format="json")
+    if response.status_code == 201:  # accepted as a new address: its code reached reader@example.com's inbox
+        api_client.post(VERIFY, {"email": variant, "code": last_code(to=variant)}, format="json")
+        tasks.run_all()
+
+    trialing_accounts = [u.email for u in User.objects.all() if subscription(api_client, u)["status"] == "trialing"]
+    assert trialing_accounts == [first.email]
+    assert FreeTrial.objects.filter(starts_at__isnull=False).count() == 1
+
+
+@pytest.mark.django_db
+def test_verifying_an_account_an_admin_put_on_premium_does_not_downgrade_it_to_the_trial_plan(api_client, tasks):
+    # An admin creates the account (admin forms leave it unverified) and comps it premium.
+    partner = User.objects.create_user("partner@example.com", PASSWORD, plan=Plan.PREMIUM)
+    assert not partner.is_verified
+    api_client.post(RESEND, {"email": partner.email, "purpose": "verify_email"}, format="json")
+    assert api_client.post(VERIFY, {"email": partner.email, "code": last_code()}, format="json").status_code == 200
+
+    tasks.run_all()
+
+    partner.refresh_from_db()
+    assert partner.plan == Plan.PREMIUM  # today: basic for 30 days, then free
+
+
+@pytest.mark.django_db
+def test_a_reader_who_keeps_an_admin_set_plan_is_not_told_they_are_back_on_free(trialing, time_machine):
+    User.objects.filter(pk=trialing.pk).update(plan=Plan.PREMIUM)
+
+    time_machine.move_to(timezone.now() + timedelta(days=31))
+    committing(expire_trials)
+
+    trialing.refresh_from_db()
+    assert trialing.plan == Plan.PREMIUM
+    wrong = [m.subject for m in mail.outbox if "back on the free plan" in m.body]
+    assert wrong == []
+
+
+@pytest.mark.django_db
+def test_expire_trials_does_not_end_a_trial_an_admin_extended_while_the_job_ran(trialing, time_machine, monkeypatch):
+    time_machine.move_to(timezone.now() + timedelta(days=30, minutes=5))
+    trial = FreeTrial.objects.get()
+    real_trial_end = trials.trial_end
+
+    def admin_extends_first(*, trial, **kwargs):
+        # The admin's "Extend by 7 days" commits after expire_trials read its batch, before it reaches this row.
+        assert trials.trial_extend(trial=trial, days=7)
+        return real_trial_end(trial=trial, **kwargs)
+
+    monkeypatch.setattr(trials, "trial_end", admin_extends_first)
+    committing(expire_trials)
+
+    trial.refresh_from_db()
+    trialing.refresh_from_db()
+    assert trial.ends_at > timezone.now()
+    assert (trial.ended_at, trialing.plan) == (None, Plan.BASIC)
+
+
+# --- Errors -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; charset=rot13",
+        "application/json; charset=hex",
+        "application/x-www-form-urlencoded; charset=base64",
+    ],
+)
+def test_a_body_declared_in_a_non_text_charset_is_a_4xx_not_a_500(api_client, content_type):
+    # codecs.lookup() knows these codecs, so Django accepts the charset, but bytes.decode() raises LookupError.
+    api_client.raise_request_exception = False
+    body = b'{"email": "a@example.com", "password": "x"}' if "json" in content_type else b"email=a%40example.com"
+
+    response = api_client.generic("POST", "/api/v1/auth/login/", body, content_type=content_type)
+
+    assert 400 <= response.status_code < 500, response.content
+    assert response["Content-Type"] == "application/json"
