@@ -207,3 +207,15 @@ def test_admin_grants_extends_and_ends_a_trial(admin_client, api_client):
     ]
     page = admin_client.get(f"/admin/books/freetrial/{trial.pk}/change/")
     assert page.status_code == 200 and b"granted@example.com" in page.content
+
+
+def test_an_account_re_created_after_one_deleted_before_its_grant_gets_the_trial(api_client, tasks):
+    sign_up(api_client)
+    User.objects.filter(email="new@example.com").delete()
+    tasks.run_all()  # the grant finds no account: failed, trial never started
+
+    reader = sign_up(api_client)
+    tasks.run_all()
+
+    assert subscription(api_client, reader)["status"] == "trialing"
+    assert FreeTrial.objects.count() == 1
