@@ -1,4 +1,4 @@
-"""Review findings: each test fails today because of a real bug, and says what should happen instead."""
+"""Regressions for the findings of a code review (session 2): each test failed before its fix."""
 
 from datetime import timedelta
 
@@ -12,12 +12,12 @@ from account.tests.factories import PASSWORD
 from books import trials
 from books.models import FreeTrial
 from books.tasks import expire_trials
+from books.tests.test_trials import subscription
 from conftest import committing, last_code
 
 REGISTER = "/api/v1/auth/register/"
 VERIFY = "/api/v1/auth/verify-email/"
 RESEND = "/api/v1/auth/resend-code/"
-SUBSCRIPTION = "/api/v1/account/subscription/"
 
 
 def sign_up(api_client, email: str) -> User:
@@ -26,14 +26,6 @@ def sign_up(api_client, email: str) -> User:
     response = api_client.post(VERIFY, {"email": email, "code": last_code(to=email.strip().lower())}, format="json")
     assert response.status_code == 200, response.json()
     return User.objects.get(email=email.strip().lower())
-
-
-def subscription(api_client, user: User) -> dict:
-    api_client.force_authenticate(User.objects.get(pk=user.pk))
-    try:
-        return api_client.get(SUBSCRIPTION).json()
-    finally:
-        api_client.force_authenticate(None)
 
 
 @pytest.fixture
