@@ -86,8 +86,7 @@ class TaskQueue:
         while self.pending and ran < limit:
             func, args, delay = self.pending.pop(0)
             self.traveller.move_to(timezone.now() + timedelta(seconds=delay, milliseconds=1))
-            with TestCase.captureOnCommitCallbacks(execute=True):  # the task's own commits send its emails
-                func(*args)
+            committing(func, *args)  # the task's own commits send its emails
             ran += 1
         return ran
 

@@ -6,6 +6,7 @@ from rest_framework_simplejwt.token_blacklist.admin import OutstandingTokenAdmin
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from account.models import EmailTask, OneTimeCode, User, WorkerHeartbeat, normalize_email
+from bookflow_api.durable import TASK_FIELDS
 
 
 class NormalizedEmailMixin:
@@ -94,18 +95,7 @@ class EmailTaskAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind", "created_at"]
     search_fields = ["user__email"]
     list_select_related = ["user"]
-    readonly_fields = [
-        "user",
-        "kind",
-        "status",
-        "attempts",
-        "run_after",
-        "claimed_at",
-        "error_code",
-        "error_detail",
-        "created_at",
-        "finished_at",
-    ]
+    readonly_fields = ["user", "kind", *TASK_FIELDS]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -42,6 +42,19 @@ class DurableTask(models.Model):
         indexes = [models.Index(fields=["status", "run_after"])]
 
 
+# The task's own bookkeeping, shown read-only wherever a durable task appears in the admin.
+TASK_FIELDS = [
+    "status",
+    "attempts",
+    "run_after",
+    "claimed_at",
+    "error_code",
+    "error_detail",
+    "created_at",
+    "finished_at",
+]
+
+
 def task_claim(model: type[DurableTask], pk: int, *, stale: bool = False) -> DurableTask | None:
     """Claim the task if it is due (or, with `stale`, if its claim's lease ran out); None if someone else has it."""
     now = timezone.now()

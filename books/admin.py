@@ -3,7 +3,7 @@ import json
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
-from bookflow_api.durable import TaskStatus
+from bookflow_api.durable import TASK_FIELDS, TaskStatus
 from books.models import Book, Bookmark, FreeTrial, Note, Summary, SummaryUnlock
 from books.summaries import summary_retry
 from books.trials import trial_end, trial_extend
@@ -53,17 +53,10 @@ class SummaryAdmin(admin.ModelAdmin):
         "book",
         "language",
         "prompt_version",
-        "status",
         "provider",
         "model",
-        "attempts",
-        "run_after",
-        "claimed_at",
-        "error_code",
-        "error_detail",
-        "created_at",
         "ready_at",
-        "finished_at",
+        *TASK_FIELDS,
         "content_preview",
     ]
 

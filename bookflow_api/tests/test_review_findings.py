@@ -12,20 +12,12 @@ from account.tests.factories import PASSWORD
 from books import trials
 from books.models import FreeTrial
 from books.tasks import expire_trials
-from books.tests.test_trials import subscription
+from books.tests.test_trials import sign_up, subscription
 from conftest import committing, last_code
 
 REGISTER = "/api/v1/auth/register/"
 VERIFY = "/api/v1/auth/verify-email/"
 RESEND = "/api/v1/auth/resend-code/"
-
-
-def sign_up(api_client, email: str) -> User:
-    response = api_client.post(REGISTER, {"email": email, "password": PASSWORD}, format="json")
-    assert response.status_code == 201, response.json()
-    response = api_client.post(VERIFY, {"email": email, "code": last_code(to=email.strip().lower())}, format="json")
-    assert response.status_code == 200, response.json()
-    return User.objects.get(email=email.strip().lower())
 
 
 @pytest.fixture

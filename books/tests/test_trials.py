@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from account.models import EmailTask, Plan, User
+from account.models import EmailTask, Plan, User, normalize_email
 from account.tests.factories import PASSWORD, UserFactory
 from bookflow_api.durable import TaskStatus
 from books.models import FreeTrial
@@ -23,10 +23,11 @@ SUBSCRIPTION = "/api/v1/account/subscription/"
 
 def sign_up(api_client, email="new@example.com") -> User:
     """Register and verify `email`."""
-    api_client.post(REGISTER, {"email": email, "password": PASSWORD}, format="json")
-    response = api_client.post(VERIFY, {"email": email, "code": last_code(to=email.lower())}, format="json")
+    response = api_client.post(REGISTER, {"email": email, "password": PASSWORD}, format="json")
+    assert response.status_code == 201, response.json()
+    response = api_client.post(VERIFY, {"email": email, "code": last_code(to=normalize_email(email))}, format="json")
     assert response.status_code == 200, response.json()
-    return User.objects.get(email=email.lower())
+    return User.objects.get(email=normalize_email(email))
 
 
 def subscription(api_client, user: User) -> dict:
