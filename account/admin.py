@@ -2,8 +2,12 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django_apscheduler.admin import DjangoJobAdmin as BaseDjangoJobAdmin
+from django_apscheduler.admin import DjangoJobExecutionAdmin as BaseDjangoJobExecutionAdmin
+from django_apscheduler.models import DjangoJob, DjangoJobExecution
+from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin as BaseBlacklistedTokenAdmin
 from rest_framework_simplejwt.token_blacklist.admin import OutstandingTokenAdmin as BaseOutstandingTokenAdmin
-from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from account.models import EmailTask, OneTimeCode, User, WorkerHeartbeat, normalize_email
 from bookflow_api.durable import TASK_FIELDS
@@ -28,16 +32,49 @@ class AdminUserChangeForm(NormalizedEmailMixin, UserChangeForm):
         fields = "__all__"
 
 
-# simplejwt's admin shows each refresh token in full: anyone with admin access could sign in as a reader.
-admin.site.unregister(OutstandingToken)
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Rows only the app writes: admins look at them (and may delete them), never add or edit them."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# Third-party admins, re-registered as view-only: their rows are written by login/logout and by the worker.
+admin.site.unregister([OutstandingToken, BlacklistedToken, DjangoJob, DjangoJobExecution])
 
 
 @admin.register(OutstandingToken)
-class OutstandingTokenAdmin(BaseOutstandingTokenAdmin):
+class OutstandingTokenAdmin(ViewOnlyAdmin, BaseOutstandingTokenAdmin):
+    """Issued refresh tokens. simplejwt's admin shows each in full: anyone with admin access could sign in as a
+    reader, so the token itself is never shown. (simplejwt allows "change" on GET only, so its page offered a
+    Save button that answered 403.)"""
+
     exclude = ["token"]
 
     def get_readonly_fields(self, *args, **kwargs) -> list[str]:
         return [name for name in super().get_readonly_fields(*args, **kwargs) if name != "token"]
+
+
+@admin.register(BlacklistedToken)
+class BlacklistedTokenAdmin(ViewOnlyAdmin, BaseBlacklistedTokenAdmin):
+    """Revoked refresh tokens (logout, rotation). Pointing an entry at another token would revoke that one and
+    silently revive the first. Deleting an entry is how an admin revives its token."""
+
+
+@admin.register(DjangoJob)
+class DjangoJobAdmin(ViewOnlyAdmin, BaseDjangoJobAdmin):
+    """The worker registers its jobs at start-up. The schedule lives in the pickled `job_state` (which a form
+    cannot produce), so a hand-made job breaks the scheduler and an edited `next_run_time` disagrees with it;
+    "Run the selected django jobs" still works."""
+
+
+@admin.register(DjangoJobExecution)
+class DjangoJobExecutionAdmin(ViewOnlyAdmin, BaseDjangoJobExecutionAdmin):
+    """The log of job runs, written by the scheduler. (Its form could not even save a successful run: it requires
+    `exception` and `traceback`, and offers no "Missed!" or "Max instances!" status.)"""
 
 
 @admin.register(User)

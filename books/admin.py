@@ -18,6 +18,11 @@ class BookAdmin(admin.ModelAdmin):
     # What Google sent is kept as it came: editing it here would be overwritten on the next fetch anyway.
     readonly_fields = [f.name for f in Book._meta.concrete_fields]
 
+    def has_add_permission(self, request) -> bool:
+        # Books come from Google Books (or the seed catalogue). With every field read-only the add form could only
+        # save an empty book with an empty id, and answered 500 trying to link to it.
+        return False
+
     @admin.display(description="Authors")
     def authors_list(self, book: Book) -> str:
         return ", ".join(book.authors)
@@ -87,11 +92,17 @@ class SummaryAdmin(admin.ModelAdmin):
 
 @admin.register(SummaryUnlock)
 class SummaryUnlockAdmin(admin.ModelAdmin):
+    """Made by unlocking a summary in the API, which checks the reader's quota and queues the generation: no Add,
+    and an unlock stays with its reader and summary. Setting `refunded_at` gives the reader the unlock back."""
+
     list_display = ["user", "summary", "unlocked_at", "refunded_at"]
     list_filter = ["unlocked_at", "refunded_at"]
     search_fields = ["user__email", "summary__book__title"]
     list_select_related = ["user", "summary__book"]
-    raw_id_fields = ["user", "summary"]
+    readonly_fields = ["user", "summary"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 @admin.register(FreeTrial)
