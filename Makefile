@@ -5,13 +5,15 @@ BIN := $(VENV)/bin
 DEV_ENV := DEBUG=1
 PG_URL ?= postgres://postgres@127.0.0.1:5432/bookflow
 
-.PHONY: help install install-dev install-browser run migrate test test-postgres smoke fuzz bench lint format migrations-check schema clean
+.PHONY: help install install-dev install-browser run migrate test test-postgres test-repeat smoke stress fuzz bench lint format migrations-check schema clean
 
 help:
 	@echo "make run               set up and run the API on http://127.0.0.1:8000 plus the worker (SQLite, console email)"
 	@echo "make test              set up and run the whole test suite (honours DATABASE_URL)"
 	@echo "make test-postgres     the suite against PostgreSQL at $(PG_URL)"
+	@echo "make test-repeat       the suite N times (N=10) on SQLite and PostgreSQL at once; stops at the first failure"
 	@echo "make smoke             end-to-end walk against gunicorn + worker on PostgreSQL (needs PostgreSQL)"
+	@echo "make stress            gunicorn + two workers on one SQLite file under 60 s of writes: no lock errors, no 5xx"
 	@echo "make fuzz              schemathesis with 200 cases per operation (FUZZ_EXAMPLES=N for more)"
 	@echo "make bench             benchmarks as tables (needs PostgreSQL, Redis, wrk): bench/README.md"
 	@echo "make install-browser   Debian's chromium for the admin browser test (skipped without it)"
@@ -59,6 +61,21 @@ fuzz: install-dev
 bench: install
 	@command -v wrk >/dev/null || apt-get install -y -q wrk || (echo "bench needs wrk (apt-get install wrk)" && exit 1)
 	$(BIN)/python bench/run.py
+
+# The suite N times in a row, SQLite and PostgreSQL at once (a loaded machine); logs in .test-repeat/.
+test-repeat: install-dev
+	@mkdir -p .test-repeat
+	@for i in $$(seq 1 $${N:-10}); do \
+	  env -u DATABASE_URL $(BIN)/pytest -q -p no:cacheprovider > .test-repeat/sqlite-$$i.log 2>&1 & sqlite=$$!; \
+	  DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -p no:cacheprovider > .test-repeat/postgres-$$i.log 2>&1; pg=$$?; \
+	  wait $$sqlite; lite=$$?; \
+	  echo "run $$i: SQLite $$(tail -1 .test-repeat/sqlite-$$i.log) | PostgreSQL $$(tail -1 .test-repeat/postgres-$$i.log)"; \
+	  [ $$lite -eq 0 ] && [ $$pg -eq 0 ] || { echo "failed: see .test-repeat/*-$$i.log"; exit 1; }; \
+	done
+
+# Web (gunicorn 2x4) and two workers on one SQLite file under 60 s of API writes (scripts/stress_sqlite.py).
+stress: install
+	$(BIN)/python scripts/stress_sqlite.py
 
 # Production-like end to end: gunicorn + worker on PostgreSQL, fake Google Books / Gemini / SMTP.
 smoke: install

@@ -201,6 +201,7 @@ class Worker:
     standby_poll: float = STANDBY_POLL_SECONDS
     lock_check: float = LOCK_CHECK_SECONDS
     shutdown_grace: float = SHUTDOWN_GRACE_SECONDS
+    every: float | None = None
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
@@ -216,6 +217,7 @@ class Worker:
                         "Another worker holds the scheduler lock; standing by (checking every %g s).", self.standby_poll
                     )
                     standing_by = True
+                logger.debug("The scheduler lock is still taken.")
                 self.stop.wait(self.standby_poll)
                 continue
             standing_by = False
@@ -235,7 +237,7 @@ class Worker:
     def _lead(self, leadership) -> None:
         scheduler = BlockingScheduler(timezone=UTC, executors={"default": ThreadPoolExecutor(4)})
         scheduler.add_jobstore(DjangoJobStore(), "default")
-        register_jobs(scheduler)
+        register_jobs(scheduler, every=self.every)
         threading.Thread(target=self._watch, args=(leadership, scheduler), daemon=True).start()
         logger.info("Starting scheduler...")
         try:
@@ -265,8 +267,11 @@ class Worker:
             logger.warning("Gave up waiting for job(s) %s after %g s.", ", ".join(sorted(running)), self.shutdown_grace)
 
 
-def register_jobs(scheduler) -> None:
-    """Add every job (replacing older definitions) and drop the ones this code no longer defines."""
+def register_jobs(scheduler, *, every: float | None = None) -> None:
+    """Add every job (replacing older definitions) and drop the ones this code no longer defines.
+
+    `every` runs each job every that many seconds instead of on its schedule (`make stress`).
+    """
     obsolete = DjangoJob.objects.exclude(id__in=list(JOBS)).values_list("id", flat=True)
     for job_id in list(obsolete):
         DjangoJob.objects.filter(id=job_id).delete()
@@ -275,7 +280,7 @@ def register_jobs(scheduler) -> None:
         extra = {"next_run_time": datetime.now(UTC)} if job.run_at_start else {}
         scheduler.add_job(
             run_job,
-            trigger=job.trigger,
+            trigger=job.trigger if every is None else IntervalTrigger(seconds=every, timezone=UTC),
             args=[job.id],
             id=job.id,
             name=job.id,

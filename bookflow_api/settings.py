@@ -77,13 +77,23 @@ TEMPLATES = [
 ]
 
 
+# Web and worker share one SQLite file, whoever configured it: WAL lets readers and one writer work at once,
+# IMMEDIATE takes the write lock when a transaction begins (a read that later writes can't be refused), and
+# the busy timeout makes writers queue instead of failing.
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+
+
 def _database() -> dict:
-    """DATABASE_URL wins, then the guide's DB_* variables, then a local SQLite file."""
+    """DATABASE_URL wins, then the guide's DB_* variables, then (only with DEBUG on) a local SQLite file."""
     url = config("DATABASE_URL", default="")
     if url:
-        return dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
-    if config("DB_NAME", default=""):
-        return {
+        database = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
+    elif config("DB_NAME", default=""):
+        database = {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": config("DB_NAME"),
             "USER": config("DB_USERNAME", default=""),
@@ -93,16 +103,16 @@ def _database() -> dict:
             "CONN_MAX_AGE": 600,
             "CONN_HEALTH_CHECKS": True,
         }
-    return {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "db.sqlite3",
-        # Web and worker share the file: WAL and a busy timeout let them take turns.
-        "OPTIONS": {
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        },
-    }
+    elif DEBUG:
+        database = {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3", "CONN_MAX_AGE": 600}
+    else:
+        raise ImproperlyConfigured(
+            "DATABASE_URL is not set (nor DB_NAME with DB_USERNAME, DB_PASSWORD, DB_HOST_NAME). Production does "
+            "not fall back to SQLite; set DEBUG=1 for local development."
+        )
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database["OPTIONS"] = SQLITE_OPTIONS | database.get("OPTIONS", {})
+    return database
 
 
 DATABASES = {"default": _database()}

@@ -201,9 +201,9 @@ class WorkerProcess:
     def output(self) -> str:
         return self.log.read_text()
 
-    def wait_for(self, text: str, timeout: float = 30) -> None:
+    def wait_for(self, text: str, timeout: float = 30, times: int = 1) -> None:
         deadline = time.monotonic() + timeout
-        while text not in self.output():
+        while self.output().count(text) < times:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"worker never logged {text!r}; it logged:\n{self.output()}")
             time.sleep(0.05)
@@ -228,8 +228,10 @@ def start_worker(worker_database, tmp_path):
         return worker
 
     yield start
-    for worker in workers:
+    for number, worker in enumerate(workers):
         worker.stop()
+        # Captured, so shown only when the test fails: every worker's whole log.
+        print(f"--- worker {number} (exit {worker.process.returncode}) ---\n{worker.output()}")
     if connection.vendor == "postgresql":  # let the server end the killed workers' sessions before teardown
         deadline = time.monotonic() + 10
         while _other_sessions() and time.monotonic() < deadline:
@@ -264,9 +266,8 @@ def test_the_worker_logs_the_guides_lines_and_exits_cleanly_on_sigterm(start_wor
 def test_two_workers_one_leader_and_the_standby_takes_over_when_it_dies(start_worker):
     first = start_worker()
     first.wait_for("Starting scheduler...")
-    second = start_worker()
-    second.wait_for("standing by")
-    time.sleep(1)  # several lock polls later, still standing by
+    second = start_worker(LOG_LEVEL="DEBUG")
+    second.wait_for("The scheduler lock is still taken.", times=5)  # five polls later, still standing by
     assert "Starting scheduler..." not in second.output()
 
     first.process.kill()  # SIGKILL: no clean-up; the database (or kernel) frees the lock

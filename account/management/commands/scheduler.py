@@ -21,6 +21,12 @@ class Command(BaseCommand):
             default=STANDBY_POLL_SECONDS,
             help="Seconds between tries for the leader lock while another worker holds it.",
         )
+        parser.add_argument(
+            "--every",
+            type=float,
+            metavar="SECONDS",
+            help="Run every job every SECONDS instead of on its schedule (for stress tests, never in production).",
+        )
 
     def handle(self, *args, **options) -> None:
         if options["list"]:
@@ -28,7 +34,7 @@ class Command(BaseCommand):
         elif options["run"]:
             self.run_one(options["run"])
         else:
-            Worker(standby_poll=options["standby_poll"]).run()
+            Worker(standby_poll=options["standby_poll"], every=options["every"]).run()
 
     def run_one(self, job_id: str) -> None:
         if job_id not in JOBS:
