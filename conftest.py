@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.test import TestCase
 from django.utils import timezone
 from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
 
 from account.tests.factories import PASSWORD, UserFactory
 
@@ -59,6 +60,11 @@ def last_code(to: str | None = None) -> str:
     messages = [m for m in mail.outbox if to is None or to in m.to]
     assert messages, "no email was sent"
     return re.search(r"\b(\d{6})\b", messages[-1].body).group(1)
+
+
+def throttle_limit(scope: str) -> int:
+    """How many requests a throttle scope allows per window, as configured (THROTTLE_RATES may change it)."""
+    return SimpleRateThrottle.parse_rate(None, SimpleRateThrottle.THROTTLE_RATES[scope])[0]
 
 
 def committing(func, *args, **kwargs):

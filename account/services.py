@@ -20,6 +20,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from account.emails import email_enqueue
 from account.models import OneTimeCode, User, normalize_email
+from account.throttles import code_send_allowed
 from bookflow_api.errors import ApplicationError
 
 Purpose = OneTimeCode.Purpose
@@ -139,6 +140,7 @@ def user_register(
             code_send(user=user, purpose=Purpose.VERIFY_EMAIL)
     except IntegrityError as exc:
         raise taken from exc
+    code_send_allowed(email)  # the first code counts: the address's cooldown and daily cap start now
     return user
 
 
@@ -165,7 +167,10 @@ def _mark_verified(user: User) -> None:
 
 
 def code_resend(*, email: str, purpose: str) -> None:
-    """Send a new code if the account exists and needs one; say nothing either way."""
+    """Send a new code if the account exists and needs one and the address is within its limits; say nothing
+    either way, so every address gets the same answer whatever its state."""
+    if not code_send_allowed(email):
+        return  # in its cooldown or past its daily cap: the earlier code stays valid
     user = _user_by_email(email)
     if user is None or (purpose == Purpose.VERIFY_EMAIL and user.is_verified):
         # A new code was "sent": the address gets fresh tries, as a real account's new code would.

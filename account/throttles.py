@@ -1,6 +1,8 @@
 """Rate limits, kept in the shared cache (Redis when REDIS_URL is set, so they hold across processes).
 
 Per-address limits apply whether or not an account exists, so a 429 tells nothing about who is a reader.
+The code-email limits of an address never answer 429 at all (`code_send_allowed`): a code just sent
+to a real reader would otherwise set it apart from an unknown address.
 """
 
 import hashlib
@@ -67,10 +69,10 @@ class EmailThrottle(AtomicRateThrottle):
         return self.cache_key_for(email)
 
     @classmethod
-    def record(cls, email: str) -> None:
-        """Count a request for `email` made elsewhere (a code sent at registration)."""
+    def allows(cls, email: str) -> bool:
+        """Count a request for `email` made outside a view's throttles; True while within the rate."""
         throttle = cls()
-        throttle.count(cls.cache_key_for(email))
+        return throttle.count(cls.cache_key_for(email)) <= throttle.num_requests
 
 
 class UserThrottle(AtomicRateThrottle):
@@ -120,5 +122,13 @@ class PasswordUserThrottle(UserThrottle):
     scope = "password_user"
 
 
-CODE_SEND_THROTTLES = [CodeSendIPThrottle, CodeSendEmailThrottle, CodeSendEmailDailyThrottle]
+def code_send_allowed(email: str) -> bool:
+    """Count a code email to `email` against its cooldown, then its daily cap; False past either.
+
+    Asked for every address, known or not, and the caller answers the same either way: nothing is sent
+    during the cooldown (the earlier code stays valid) and nothing past the cap.
+    """
+    return CodeSendEmailThrottle.allows(email) and CodeSendEmailDailyThrottle.allows(email)
+
+
 CODE_CHECK_THROTTLES = [CodeCheckIPThrottle, CodeCheckEmailThrottle]

@@ -34,9 +34,7 @@ from account.serializers import (
 )
 from account.throttles import (
     CODE_CHECK_THROTTLES,
-    CODE_SEND_THROTTLES,
-    CodeSendEmailDailyThrottle,
-    CodeSendEmailThrottle,
+    CodeSendIPThrottle,
     LoginEmailThrottle,
     LoginIPThrottle,
     PasswordUserThrottle,
@@ -71,9 +69,6 @@ class RegisterView(APIView):
             last_name=data["last_name"],
             timezone_name=data["timezone"],
         )
-        # The verification code just went out: the resend cooldown starts now.
-        CodeSendEmailThrottle.record(user.email)
-        CodeSendEmailDailyThrottle.record(user.email)
         return Response(UserSerializer(user, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
@@ -95,7 +90,7 @@ class VerifyEmailView(APIView):
 class ResendCodeView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = CODE_SEND_THROTTLES
+    throttle_classes = [CodeSendIPThrottle]  # per-address limits: services.code_resend
 
     @extend_schema(request=ResendCodeSerializer, responses={202: ACCEPTED, **errors(400, 429)}, tags=["auth"])
     def post(self, request):
@@ -165,7 +160,7 @@ class LogoutView(APIView):
 class PasswordResetView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = CODE_SEND_THROTTLES
+    throttle_classes = [CodeSendIPThrottle]  # per-address limits: services.code_resend
 
     @extend_schema(request=EmailSerializer, responses={202: ACCEPTED, **errors(400, 429)}, tags=["auth"])
     def post(self, request):
