@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from account.models import EmailTask, User
 from bookflow_api.durable import task_claim, task_retry_or_fail, task_succeed
-from bookflow_api.mail import EmailNotConfigured
 from books import scheduler
 
 logger = logging.getLogger(__name__)
@@ -78,10 +77,6 @@ def email_task_run(task_id: int, *, stale: bool = False) -> None:
             send_code_email(email=task.user.email, code=code, purpose=task.kind)
         elif task.kind in TRIAL_SUBJECTS:
             send_trial_email(user=task.user, kind=task.kind)
-    except EmailNotConfigured as exc:
-        logger.error("Email task %s not sent: %s", task_id, exc)
-        task_retry_or_fail(task, code="email_not_configured", detail=str(exc), transient=False)
-        return
     except (OSError, SMTPException) as exc:
         logger.warning("Email task %s attempt %s failed: %s", task_id, task.attempts, type(exc).__name__)
         if task_retry_or_fail(task, code="smtp_error", detail=repr(exc)):

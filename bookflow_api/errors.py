@@ -1,5 +1,7 @@
 """One error shape for the whole API: `{"code", "detail", "errors"?}`."""
 
+import logging
+
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.csrf import csrf_failure as django_csrf_failure
@@ -10,6 +12,22 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from bookflow_api.parsers import RequestTooLarge
+
+try:  # the shared cache's client (REDIS_URL); absent, no cache error can happen
+    from redis.exceptions import ConnectionError as CacheConnectionError
+    from redis.exceptions import TimeoutError as CacheTimeoutError
+
+    CACHE_ERRORS: tuple[type[Exception], ...] = (CacheConnectionError, CacheTimeoutError)
+except ImportError:  # pragma: no cover
+    CACHE_ERRORS = ()
+
+logger = logging.getLogger(__name__)
+
+
+class CacheUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "cache_unavailable"
+    default_detail = "The service is briefly unavailable. Try again in a minute."
 
 
 class ApplicationError(exceptions.APIException):
@@ -71,6 +89,9 @@ def exception_handler(exc, context) -> Response | None:
         exc = RequestTooLarge()
     elif isinstance(exc, SuspiciousOperation):  # e.g. too many form fields
         exc = exceptions.ParseError("The request could not be read.")
+    elif isinstance(exc, CACHE_ERRORS):  # throttles and caches live in Redis: its outage is a 503, never a 500
+        logger.error("The shared cache (REDIS_URL) is unreachable: %s", exc)
+        exc = CacheUnavailable()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -90,6 +111,8 @@ def exception_handler(exc, context) -> Response | None:
         body = {"code": _code_of(exc), "detail": str(detail)}
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
             body["retry_after"] = int(exc.wait)
+        if isinstance(exc, CacheUnavailable):
+            response["Retry-After"] = "30"
     response.data = body
     return response
 

@@ -146,6 +146,11 @@ CLOUDINARY_CLOUD_NAME = config("CLOUDINARY_CLOUD_NAME", default="")
 CLOUDINARY_API_KEY = config("CLOUDINARY_API_KEY", default="")
 CLOUDINARY_API_SECRET = config("CLOUDINARY_API_SECRET", default="")
 USE_CLOUDINARY = bool(CLOUDINARY_CLOUD_NAME and CLOUDINARY_API_KEY and CLOUDINARY_API_SECRET)
+if not USE_CLOUDINARY and (CLOUDINARY_CLOUD_NAME or CLOUDINARY_API_KEY or CLOUDINARY_API_SECRET):
+    raise ImproperlyConfigured(
+        "CLOUDINARY_CLOUD_NAME, CLOUDINARY_API_KEY and CLOUDINARY_API_SECRET go together: "
+        "set all three (avatars on Cloudinary) or none (avatars on the local disk)."
+    )
 if USE_CLOUDINARY:
     INSTALLED_APPS += ["cloudinary_storage", "cloudinary"]
     CLOUDINARY_STORAGE = {
@@ -165,16 +170,19 @@ STORAGES = {
 AVATAR_MAX_BYTES = 5 * 1024 * 1024
 
 # Email: SMTP when a password is configured, the console in development; EMAIL_BACKEND overrides both.
-# Production without SMTP never prints codes to the logs: sending fails, and the email tasks stay
-# visible in the admin as failed with `email_not_configured` until MAIL_SMTP_PASSWORD is set.
+# Production cannot work without email (sign-up codes go by email), so it refuses to start without one.
 MAIL_SMTP_PASSWORD = config("MAIL_SMTP_PASSWORD", default="")
-if MAIL_SMTP_PASSWORD:
-    _default_email_backend = "django.core.mail.backends.smtp.EmailBackend"
-elif DEBUG:
-    _default_email_backend = "django.core.mail.backends.console.EmailBackend"
-else:
-    _default_email_backend = "bookflow_api.mail.NotConfiguredEmailBackend"
-EMAIL_BACKEND = config("EMAIL_BACKEND", default=_default_email_backend)
+EMAIL_BACKEND = config("EMAIL_BACKEND", default="")
+if not EMAIL_BACKEND:
+    if MAIL_SMTP_PASSWORD:
+        EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    elif DEBUG:
+        EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    else:
+        raise ImproperlyConfigured(
+            "MAIL_SMTP_PASSWORD is not set (with MAIL_SMTP_USER, MAIL_SMTP_HOST, MAIL_SMTP_PORT): production "
+            "cannot email sign-up codes without it. Set it, or EMAIL_BACKEND, or DEBUG=1 for local development."
+        )
 EMAIL_HOST = config("MAIL_SMTP_HOST", default="smtp.gmail.com")
 EMAIL_PORT = config("MAIL_SMTP_PORT", default=587, cast=int)
 EMAIL_HOST_USER = config("MAIL_SMTP_USER", default="")
@@ -202,6 +210,10 @@ GEMINI_MODEL = config("GEMINI_MODEL", default="gemini-2.5-flash")
 GEMINI_BASE_URL = config("GEMINI_BASE_URL", default="")
 GEMINI_TIMEOUT_SECONDS = 90
 SUMMARY_PROVIDER = config("SUMMARY_PROVIDER", default="auto")  # auto | gemini | offline
+if SUMMARY_PROVIDER not in ("auto", "gemini", "offline"):
+    raise ImproperlyConfigured("SUMMARY_PROVIDER must be auto, gemini or offline.")
+if SUMMARY_PROVIDER == "gemini" and not GOOGLE_API_KEY:
+    raise ImproperlyConfigured("SUMMARY_PROVIDER is gemini but GOOGLE_API_KEY is not set.")
 SUMMARY_TASK_DELAY_SECONDS = config("SUMMARY_TASK_DELAY_SECONDS", default=2, cast=float)
 SUMMARY_PROMPT_VERSION = 1
 # Monthly summary unlocks per plan.
@@ -218,6 +230,43 @@ BOOKFLOW_BACKGROUND_SCHEDULER = config("BOOKFLOW_BACKGROUND_SCHEDULER", default=
 if BOOKFLOW_BACKGROUND_SCHEDULER not in ("auto", "on", "off"):
     raise ImproperlyConfigured("BOOKFLOW_BACKGROUND_SCHEDULER must be auto, on or off.")
 
+# Rate limits per scope. Readers share addresses behind carrier-grade NAT, campuses and offices, so per-IP
+# limits are generous (close to django-allauth's per-IP defaults) and abuse of one address or account is
+# held by the tighter per-address and per-user limits. THROTTLE_RATES overrides any of them without a deploy.
+DEFAULT_THROTTLE_RATES = {
+    "register_ip": "20/min",
+    "login_ip": "30/min",
+    "login_email": "20/hour",
+    "code_check_ip": "20/min",
+    "code_check_email": "20/hour",
+    "code_send_ip": "20/min",
+    "code_send_email": "1/min",
+    "code_send_email_daily": "10/day",
+    "password_user": "10/hour",
+    "catalogue_user": "60/min",
+}
+
+
+def _throttle_rates(overrides: str) -> dict[str, str]:
+    """The defaults with THROTTLE_RATES (`scope=N/period,...`) applied; anything malformed stops start-up."""
+    rates = dict(DEFAULT_THROTTLE_RATES)
+    for item in filter(None, (part.strip() for part in overrides.split(","))):
+        scope, _, rate = (text.strip() for text in item.partition("="))
+        if scope not in rates:
+            raise ImproperlyConfigured(
+                f"THROTTLE_RATES: unknown scope {scope!r}; the scopes are {', '.join(sorted(rates))}."
+            )
+        number, _, period = rate.partition("/")
+        if not (number.isdigit() and period[:1] in ("s", "m", "h", "d") and period.isalpha()):
+            raise ImproperlyConfigured(
+                f"THROTTLE_RATES: {item!r} is not a rate; write it as {scope}=N/second|minute|hour|day (e.g. 30/hour)."
+            )
+        rates[scope] = f"{int(number)}/{period}"
+    return rates
+
+
+THROTTLE_RATES = _throttle_rates(config("THROTTLE_RATES", default=""))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -233,18 +282,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "bookflow_api.errors.exception_handler",
     # Behind Render's proxy set NUM_PROXIES=1 so clients cannot spoof X-Forwarded-For.
     "NUM_PROXIES": config("NUM_PROXIES", default=0, cast=int),
-    "DEFAULT_THROTTLE_RATES": {
-        "register_ip": "10/hour",
-        "login_ip": "10/min",
-        "login_email": "20/hour",
-        "code_check_ip": "10/min",
-        "code_check_email": "20/hour",
-        "code_send_ip": "20/hour",
-        "code_send_email": "1/min",
-        "code_send_email_daily": "10/day",
-        "password_user": "10/hour",
-        "catalogue_user": "60/min",
-    },
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
 }
 
 SIMPLE_JWT = {

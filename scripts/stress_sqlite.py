@@ -108,7 +108,10 @@ class CodeSink(SMTPSink):
 
 
 def seed_volume_ids(env: dict) -> list[str]:
-    code = "import django; django.setup(); from books.models import Book; print(*Book.objects.values_list('pk', flat=True))"
+    code = (
+        "import django; django.setup(); from books.models import Book; "
+        "print(*Book.objects.values_list('pk', flat=True))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     return out.stdout.split()
 

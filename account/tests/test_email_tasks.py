@@ -77,19 +77,3 @@ def test_an_email_whose_timer_was_lost_is_sent_by_resume_stale_tasks(api_client,
 
     assert len(mail.outbox) == 1
     assert EmailTask.objects.get().status == TaskStatus.READY
-
-
-def test_production_without_a_mail_server_fails_the_email_task_visibly_and_prints_no_code(
-    api_client, tasks, settings, capsys
-):
-    settings.EMAIL_BACKEND = "bookflow_api.mail.NotConfiguredEmailBackend"
-
-    response = api_client.post("/api/v1/auth/register/", BODY, format="json")
-    tasks.run_all()
-
-    assert response.status_code == 201
-    task = EmailTask.objects.get()
-    assert (task.status, task.error_code, task.attempts) == (TaskStatus.FAILED, "email_not_configured", 1)
-    assert "MAIL_SMTP_PASSWORD" in task.error_detail
-    assert mail.outbox == []
-    assert "code" not in capsys.readouterr().out.lower()

@@ -17,6 +17,7 @@ from django.core import mail
 from django.core.cache import caches
 from django.db import Error as DatabaseErrorBase
 from django.db import connection
+from django.test import override_settings
 
 from account.models import WorkerHeartbeat
 from account.tests.factories import UserFactory
@@ -157,6 +158,16 @@ def test_with_redis_the_resend_cooldown_holds_across_processes(settings, db):
     assert response.status_code == 202
     assert mail.outbox == []
     caches["default"].clear()
+
+
+def test_an_unreachable_cache_answers_503_never_500(db, api_client):
+    unreachable = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
+    with override_settings(CACHES={"default": unreachable}):
+        response = api_client.post("/api/v1/auth/login/", {"email": "a@example.com", "password": "x"}, format="json")
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "cache_unavailable"
+    assert response["Retry-After"] == "30"
 
 
 # --- Secrets ------------------------------------------------------------------------------------------
