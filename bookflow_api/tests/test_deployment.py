@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BLUEPRINT = yaml.safe_load((ROOT / "render.yaml").read_text())
 SERVICES = {service["name"]: service for service in BLUEPRINT["services"]}
 WEB, WORKER = SERVICES["bookflow-api"], SERVICES["bookflow-scheduler"]
+CACHE = SERVICES["bookflow-cache"]  # the Key Value (Redis-compatible) instance behind REDIS_URL
 
 # Settings variables the Blueprint deliberately leaves out, and why.
 NOT_IN_BLUEPRINT = {
@@ -32,6 +33,7 @@ NOT_IN_BLUEPRINT = {
     "EMAIL_BACKEND": "an override for development and tests",
     "GOOGLE_BOOKS_BASE_URL": "for a proxy or a local fake; production talks to Google",
     "GEMINI_BASE_URL": "as GOOGLE_BOOKS_BASE_URL",
+    "THROTTLE_RATES": "an override of the default rate limits; set it in the dashboard only to change a limit",
 }
 WEB_ONLY = {"WEB_CONCURRENCY", "NUM_PROXIES", "BOOKFLOW_BACKGROUND_SCHEDULER", "CORS_ALLOWED_ORIGINS"}
 # The keys of Render's Blueprint specification that this file may use (render.com/docs/blueprint-spec).
@@ -40,21 +42,25 @@ SERVICE_KEYS = {
     "healthCheckPath", "envVars", "numInstances", "autoDeploy", "branch", "rootDir", "maxShutdownDelaySeconds",
 }  # fmt: skip
 DATABASE_KEYS = {"name", "region", "plan", "databaseName", "user", "postgresMajorVersion", "ipAllowList"}
+KEY_VALUE_KEYS = {"type", "name", "region", "plan", "previewPlan", "maxmemoryPolicy", "ipAllowList"}
 
 
 def env_vars(service: dict) -> dict[str, dict]:
     return {var["key"]: var for var in service["envVars"] if "key" in var}
 
 
-def test_the_blueprint_has_the_guides_two_services_and_one_database_in_one_region():
+def test_the_blueprint_has_the_guides_two_services_one_database_and_one_cache_in_one_region():
     [database] = BLUEPRINT["databases"]
 
+    assert set(SERVICES) == {"bookflow-api", "bookflow-scheduler", "bookflow-cache"}
     assert (WEB["type"], WORKER["type"], database["name"]) == ("web", "worker", "bookflow-db")
-    assert {WEB["region"], WORKER["region"], database["region"]} == {"oregon"}
+    assert CACHE["type"] == "keyvalue"  # never the deprecated `redis` alias
+    assert {WEB["region"], WORKER["region"], database["region"], CACHE["region"]} == {"oregon"}
     assert WEB["runtime"] == WORKER["runtime"] == "python"  # `runtime`, never the deprecated `env`
-    assert WEB["plan"] == WORKER["plan"] == "starter"
+    assert WEB["plan"] == WORKER["plan"] == CACHE["plan"] == "starter"
     assert set(WEB) | set(WORKER) <= SERVICE_KEYS
     assert set(database) <= DATABASE_KEYS
+    assert set(CACHE) <= KEY_VALUE_KEYS
     assert set(BLUEPRINT) <= {"services", "databases", "envVarGroups", "previews", "version"}
 
 
@@ -64,6 +70,18 @@ def test_every_variable_settings_read_is_declared_or_deliberately_left_out():
     assert settings_variables() - set(web) - set(NOT_IN_BLUEPRINT) == set()
     assert set(web) - WEB_ONLY == set(worker)
     assert set(NOT_IN_BLUEPRINT) <= settings_variables()  # no stale reasons
+
+
+def test_both_services_share_one_private_key_value_cache_from_the_first_deploy():
+    # Throttles and the search cache must be shared by every gunicorn worker: never asked for, always wired.
+    for service in (env_vars(WEB), env_vars(WORKER)):
+        assert service["REDIS_URL"] == {
+            "key": "REDIS_URL",
+            "fromService": {"type": "keyvalue", "name": "bookflow-cache", "property": "connectionString"},
+        }
+    assert "ipAllowList" in CACHE  # the spec requires it on Key Value instances
+    assert CACHE["ipAllowList"] == []  # empty: only Render's private network reaches it
+    assert CACHE["maxmemoryPolicy"] == "allkeys-lru"  # a full cache evicts; `noeviction` would fail throttled requests
 
 
 def test_secrets_are_generated_shared_or_asked_for_never_written_down():
@@ -154,25 +172,39 @@ def test_production_without_a_secret_key_stops_at_start_naming_it():
     assert "APP_SECRET_KEY is not set" in result.stderr
 
 
+def production_setting(name: str, **env: str):
+    """One setting's value as a production process with these extra variables sees it."""
+    script = f"from django.conf import settings; print(repr(settings.{name}))"
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {script}"],
+        cwd=ROOT,
+        env={**os.environ, **PRODUCTION, **env, "DJANGO_SETTINGS_MODULE": "bookflow_api.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return eval(result.stdout.strip())  # noqa: S307 - our own repr
+
+
 @pytest.mark.parametrize(
     "setting",
     ["SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "ALLOWED_HOSTS"],
 )
 def test_production_settings_are_on_when_debug_is_off(setting):
-    script = f"from django.conf import settings; print(repr(settings.{setting}))"
-    result = subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {script}"],
-        cwd=ROOT,
-        env={**os.environ, **PRODUCTION, "DJANGO_SETTINGS_MODULE": "bookflow_api.settings"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-    value = eval(result.stdout.strip())  # noqa: S307 - our own repr
+    value = production_setting(setting)
     assert value and value != 0
     if setting == "ALLOWED_HOSTS":
         assert "bookflow-api.onrender.com" in value
+
+
+def test_the_key_value_internal_url_becomes_the_shared_redis_cache():
+    # What `property: connectionString` gives: the internal URL, no TLS, no password unless internal auth is on.
+    for url in ("redis://red-d1abc2defg3hij4klmno:6379", "redis://default:secret@red-d1abc2defg3hij4klmno:6379"):
+        assert production_setting("CACHES", REDIS_URL=url)["default"] == {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+        }
 
 
 def test_deployment_md_names_only_files_commands_and_targets_that_exist():
