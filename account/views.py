@@ -49,7 +49,13 @@ def auth_response(user: User, request) -> Response:
     return Response(body)
 
 
-ACCEPTED = OpenApiResponse(description="Accepted: if the account exists, an email is on its way.")
+ACCEPTED = OpenApiResponse(
+    description=(
+        "Accepted, with the same empty answer for every address: if the account exists and needs a code, one is "
+        "on its way, unless the address got one less than a minute ago or has had 10 today (the earlier code "
+        "stays valid). Only the per-client-address limit answers 429."
+    )
+)
 
 
 class RegisterView(APIView):

@@ -160,14 +160,19 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     return {code: OpenApiResponse(ErrorSerializer) for code in statuses}
 
 
-def document_body_errors(result: dict, generator, request, public) -> dict:
-    """drf-spectacular hook: every operation that takes a body may answer 413 (too large) and 415
-    (a content type it does not parse); say so in the schema, with the common error shape."""
+def document_common_errors(result: dict, generator, request, public) -> dict:
+    """drf-spectacular hook: every operation that takes a body may answer 413 (too large) and 415 (a content
+    type it does not parse), and every throttled one 503 `cache_unavailable` (its counters live in the shared
+    cache); say so in the schema, with the common error shape."""
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    descriptions = {"413": "The request body is too large.", "415": "Unsupported content type."}
+    body = {"413": "The request body is too large.", "415": "Unsupported content type."}
+    throttled = {"503": "`cache_unavailable`: the shared cache is unreachable; retry after `Retry-After` seconds."}
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
-            if isinstance(operation, dict) and "requestBody" in operation:
-                for status_code, description in descriptions.items():
-                    operation["responses"].setdefault(status_code, {**error, "description": description})
+            if not isinstance(operation, dict):
+                continue
+            extra = body if "requestBody" in operation else {}
+            extra |= throttled if "429" in operation["responses"] else {}
+            for status_code, description in extra.items():
+                operation["responses"].setdefault(status_code, {**error, "description": description})
     return result

@@ -312,7 +312,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "bookflow_api.errors.document_body_errors",
+        "bookflow_api.errors.document_common_errors",
     ],
     "ENUM_NAME_OVERRIDES": {
         "TaskStatusEnum": "bookflow_api.durable.TaskStatus",

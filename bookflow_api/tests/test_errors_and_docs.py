@@ -107,3 +107,12 @@ def test_every_operation_with_a_body_documents_413_and_415(api_client):
     assert with_body
     for operation in with_body:
         assert {"413", "415"} <= set(operation["responses"]), operation["operationId"]
+
+
+def test_every_throttled_operation_documents_503_for_an_unreachable_cache(api_client):
+    schema = api_client.get("/api/schema/?format=json", HTTP_X_FORWARDED_PROTO="https").json()
+
+    throttled = [op for ops in schema["paths"].values() for op in ops.values() if "429" in op["responses"]]
+    assert throttled
+    for operation in throttled:
+        assert "503" in operation["responses"], operation["operationId"]
