@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEV_ENV := DEBUG=1
 PG_URL ?= postgres://postgres@127.0.0.1:5432/bookflow
+REPEAT_PG_URL ?= postgres://postgres@127.0.0.1:5432/bookflow_repeat
 
 .PHONY: help install install-dev install-browser run migrate test test-postgres test-repeat smoke stress fuzz bench lint format migrations-check schema clean
 
@@ -63,11 +64,12 @@ bench: install
 	$(BIN)/python bench/run.py
 
 # The suite N times in a row, SQLite and PostgreSQL at once (a loaded machine); logs in .test-repeat/.
+# Its own PostgreSQL database, so it can run beside `make test-postgres` or CI.
 test-repeat: install-dev
 	@mkdir -p .test-repeat
 	@for i in $$(seq 1 $${N:-10}); do \
 	  env -u DATABASE_URL $(BIN)/pytest -q -p no:cacheprovider > .test-repeat/sqlite-$$i.log 2>&1 & sqlite=$$!; \
-	  DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -p no:cacheprovider > .test-repeat/postgres-$$i.log 2>&1; pg=$$?; \
+	  DATABASE_URL=$(REPEAT_PG_URL) $(BIN)/pytest -q -p no:cacheprovider > .test-repeat/postgres-$$i.log 2>&1; pg=$$?; \
 	  wait $$sqlite; lite=$$?; \
 	  echo "run $$i: SQLite $$(tail -1 .test-repeat/sqlite-$$i.log) | PostgreSQL $$(tail -1 .test-repeat/postgres-$$i.log)"; \
 	  [ $$lite -eq 0 ] && [ $$pg -eq 0 ] || { echo "failed: see .test-repeat/*-$$i.log"; exit 1; }; \
