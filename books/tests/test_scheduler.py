@@ -68,7 +68,7 @@ def test_without_a_scheduler_a_timer_is_left_to_the_worker(caplog):
     assert "waits for the worker" in caplog.text
 
 
-@pytest.mark.parametrize("command", [["check"], ["migrate", "--check"], ["showmigrations", "books"]])
+@pytest.mark.parametrize("command", [["check"], ["migrate", "--no-input"], ["showmigrations", "books"]])
 def test_management_commands_never_start_it(command, tmp_path):
     result = subprocess.run(
         [sys.executable, "manage.py", *command],
@@ -78,4 +78,5 @@ def test_management_commands_never_start_it(command, tmp_path):
         env={"DEBUG": "1", "PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"},
     )
 
+    assert result.returncode == 0, result.stdout + result.stderr
     assert "Background scheduler started" not in result.stdout + result.stderr
