@@ -8,13 +8,14 @@ test_security_review.py).
 """
 
 import logging
+import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 from django.core import mail
-from django.core.cache import caches
 from django.db import Error as DatabaseErrorBase
 from django.db import connection
 from django.test import override_settings
@@ -129,35 +130,33 @@ def redis_is_up() -> bool:
 
 
 @pytest.mark.skipif(not redis_is_up(), reason="needs Redis on 127.0.0.1:6379 (REDIS_URL)")
-def test_with_redis_the_resend_cooldown_holds_across_processes(settings, db):
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/14"}
+def test_with_redis_the_resend_cooldown_holds_across_processes(db):
+    # Keys of this run only, never a flush: other suites may share this Redis at the same time.
+    redis_cache = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/14",
+        "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
     }
-    caches["default"].clear()
     UserFactory(email="flood@example.com", is_verified=False)
     # Another web process (a second gunicorn worker or instance) sends a code to this address...
-    other_process = (
-        "import django; django.setup(); "
-        "from account.throttles import code_send_allowed; assert code_send_allowed('flood@example.com')"
+    other_process = "\n".join(
+        [
+            "import django; django.setup()",
+            "from django.test import override_settings",
+            "from account.throttles import code_send_allowed",
+            f"with override_settings(CACHES={{'default': {redis_cache!r}}}):",
+            "    assert code_send_allowed('flood@example.com')",
+        ]
     )
-    subprocess.run(
-        [sys.executable, "-c", other_process],
-        cwd=ROOT,
-        env={
-            **__import__("os").environ,
-            "DJANGO_SETTINGS_MODULE": "bookflow_api.settings",
-            "REDIS_URL": "redis://127.0.0.1:6379/14",
-        },
-        check=True,
-        timeout=60,
-    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bookflow_api.settings"}
+    subprocess.run([sys.executable, "-c", other_process], cwd=ROOT, env=env, check=True, timeout=60)
 
     # ...so this process sends nothing within the minute, and answers as it would for anyone.
-    response = CommittingAPIClient().post("/api/v1/auth/resend-code/", {"email": "flood@example.com"}, format="json")
+    with override_settings(CACHES={"default": redis_cache}):
+        response = CommittingAPIClient().post("/api/v1/auth/resend-code/", {"email": "flood@example.com"})
 
     assert response.status_code == 202
     assert mail.outbox == []
-    caches["default"].clear()
 
 
 def test_an_unreachable_cache_answers_503_never_500(db, api_client):
