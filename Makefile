@@ -6,7 +6,7 @@ DEV_ENV := DEBUG=1
 PG_URL ?= postgres://postgres@127.0.0.1:5432/bookflow
 REPEAT_PG_URL ?= postgres://postgres@127.0.0.1:5432/bookflow_repeat
 
-.PHONY: help install install-dev install-browser run migrate test test-postgres test-repeat smoke stress fuzz bench lint format migrations-check schema clean
+.PHONY: help install install-dev install-browser run migrate test test-postgres test-repeat smoke stress mutation fuzz bench lint format migrations-check schema clean
 
 help:
 	@echo "make run               set up and run the API on http://127.0.0.1:8000 plus the worker (SQLite, console email)"
@@ -15,6 +15,7 @@ help:
 	@echo "make test-repeat       the suite N times (N=10) on SQLite and PostgreSQL at once; stops at the first failure"
 	@echo "make smoke             end-to-end walk against gunicorn + worker on PostgreSQL (needs PostgreSQL)"
 	@echo "make stress            gunicorn + two workers on one SQLite file under 60 s of writes: no lock errors, no 5xx"
+	@echo "make mutation          mutmut over the rule modules (slow, not in CI); the table goes to bench/mutation.md"
 	@echo "make fuzz              schemathesis with 200 cases per operation (FUZZ_EXAMPLES=N for more)"
 	@echo "make bench             benchmarks as tables (needs PostgreSQL, Redis, wrk): bench/README.md"
 	@echo "make install-browser   Debian's chromium for the admin browser test (skipped without it)"
@@ -53,6 +54,11 @@ test: install-dev
 
 test-postgres: install-dev
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest
+
+# Mutation testing of the modules that hold the rules ([tool.mutmut] in pyproject.toml). Slow: not in CI.
+mutation: install-dev
+	$(BIN)/mutmut run > .mutmut.log 2>&1 || (tail -20 .mutmut.log && exit 1)
+	$(BIN)/python scripts/mutation_report.py | tee bench/mutation.md
 
 # Property-based API testing at depth (CI runs 5 cases per operation inside `make test`).
 fuzz: install-dev
