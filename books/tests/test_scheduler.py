@@ -2,6 +2,7 @@ import logging
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -54,6 +55,11 @@ def test_start_logs_once_per_process_and_runs_timers(settings, caplog):
         first, second = scheduler.start(), scheduler.start()
         scheduler.run_later(ran.set, delay=0)
         assert ran.wait(timeout=10)
+        # Shut down only once the fired timer is gone: APScheduler removes it just after running it, and
+        # a shutdown in between makes its thread raise JobLookupError (seen under load by make test-repeat).
+        deadline = time.monotonic() + 10
+        while first.get_jobs() and time.monotonic() < deadline:
+            time.sleep(0.01)
         scheduler.shutdown()
 
     assert first is second
