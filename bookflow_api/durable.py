@@ -55,29 +55,45 @@ TASK_FIELDS = [
 ]
 
 
+def _stale(model: type[DurableTask], now) -> Q:
+    """Running, but its claim's lease ran out: the run died mid-way (a crash, a kill, a deploy)."""
+    return Q(status=TaskStatus.RUNNING, claimed_at__lt=now - LEASE)
+
+
 def task_claim(model: type[DurableTask], pk: int, *, stale: bool = False) -> DurableTask | None:
-    """Claim the task if it is due (or, with `stale`, if its claim's lease ran out); None if someone else has it."""
+    """Claim the task if it is due (or, with `stale`, if its run died and it has attempts left); None if someone
+    else has it."""
     now = timezone.now()
     due = Q(status=TaskStatus.PENDING, run_after__lte=now)
     if stale:
-        due |= Q(status=TaskStatus.RUNNING, claimed_at__lt=now - LEASE)
+        due |= _stale(model, now) & Q(attempts__lt=model.max_attempts)
     claimed = model.objects.filter(due, pk=pk).update(
         status=TaskStatus.RUNNING, claimed_at=now, attempts=F("attempts") + 1
     )
     return model.objects.get(pk=pk) if claimed else None
 
 
-def task_succeed(task: DurableTask, **fields) -> None:
-    """Record success, unless the claim was lost to a later run in the meantime."""
-    fields.update(status=TaskStatus.READY, finished_at=timezone.now(), error_code="", error_detail="")
-    type(task).objects.filter(pk=task.pk, status=TaskStatus.RUNNING, claimed_at=task.claimed_at).update(**fields)
+def _record(task: DurableTask, fields: dict) -> bool:
+    """Write the run's outcome only while this run still holds the claim; False (nothing written, here or in
+    memory) when a later run took the task over."""
+    mine = type(task).objects.filter(pk=task.pk, status=TaskStatus.RUNNING, claimed_at=task.claimed_at)
+    if not mine.update(**fields):
+        return False
     for name, value in fields.items():
         setattr(task, name, value)
+    return True
+
+
+def task_succeed(task: DurableTask, **fields) -> bool:
+    """Record success; False if the claim was lost to a later run in the meantime (that run records its own)."""
+    fields.update(status=TaskStatus.READY, finished_at=timezone.now(), error_code="", error_detail="")
+    return _record(task, fields)
 
 
 def task_retry_or_fail(task: DurableTask, *, code: str, detail: str, transient: bool = True) -> bool:
     """Put a transiently failed task back with exponential backoff, or fail it (after its last attempt, or at
-    once when the error is permanent). True if it will run again."""
+    once when the error is permanent). True if it will run again; the task's `status` says what was recorded
+    (still `running`: nothing, the claim was lost)."""
     retry = transient and task.attempts < task.max_attempts
     fields = {"error_code": code, "error_detail": detail[:2000], "claimed_at": None}
     if retry:
@@ -85,20 +101,31 @@ def task_retry_or_fail(task: DurableTask, *, code: str, detail: str, transient: 
         fields.update(status=TaskStatus.PENDING, run_after=timezone.now() + timedelta(seconds=delay))
     else:
         fields.update(status=TaskStatus.FAILED, finished_at=timezone.now())
-    type(task).objects.filter(pk=task.pk, status=TaskStatus.RUNNING, claimed_at=task.claimed_at).update(**fields)
-    for name, value in fields.items():
-        setattr(task, name, value)
-    return retry
+    return _record(task, fields) and retry
 
 
 def tasks_to_resume(model: type[DurableTask], *, grace: timedelta, limit: int = 100) -> list[int]:
-    """Ids of tasks overdue by more than `grace` (their timer was lost) or whose claim outlived the lease."""
+    """Ids of tasks overdue by more than `grace` (their timer was lost) or whose run died with attempts left."""
     now = timezone.now()
     return list(
         model.objects.filter(
             Q(status=TaskStatus.PENDING, run_after__lte=now - grace)
-            | Q(status=TaskStatus.RUNNING, claimed_at__lt=now - LEASE)
+            | _stale(model, now) & Q(attempts__lt=model.max_attempts)
         )
         .order_by("run_after")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def tasks_abandon(model: type[DurableTask], *, limit: int = 100) -> list[int]:
+    """Fail the tasks whose every allowed run died mid-way (a task that kills its process must not run, and
+    cost, forever); return the ids this call failed."""
+    now = timezone.now()
+    dead = model.objects.filter(_stale(model, now), attempts__gte=model.max_attempts)
+    abandoned = []
+    for pk in dead.values_list("pk", flat=True)[:limit]:
+        fields = {"status": TaskStatus.FAILED, "claimed_at": None, "finished_at": now, "error_code": "abandoned"}
+        detail = f"Each of its {model.max_attempts} runs stopped before it finished (a crash or a kill)."
+        if dead.filter(pk=pk).update(**fields, error_detail=detail):
+            abandoned.append(pk)
+    return abandoned

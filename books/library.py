@@ -6,6 +6,7 @@ from django.db.models.functions import Coalesce, Greatest
 from rest_framework import status
 
 from account.models import User
+from bookflow_api.durable import TaskStatus
 from bookflow_api.errors import ApplicationError
 from books.catalogue import book_detail
 from books.models import Book, Bookmark, Note, SummaryUnlock
@@ -32,7 +33,9 @@ def library_books(*, user: User) -> QuerySet[Book]:
     """The reader's bookmarked or unlocked books, newest activity first, with `bookmarked_at`,
     `unlocked_at` and `summary_id` annotated."""
     bookmarks = Bookmark.objects.filter(user=user)
-    unlocks = SummaryUnlock.objects.filter(user=user)
+    # As summary_for_reader: a refunded unlock is the reader's only while its summary is not ready.
+    held = Q(refunded_at__isnull=True) | ~Q(summary__status=TaskStatus.READY)
+    unlocks = SummaryUnlock.objects.filter(held, user=user)
     latest_unlock = unlocks.filter(summary__book=OuterRef("pk")).order_by("-unlocked_at")
     return (
         Book.objects.filter(Q(pk__in=bookmarks.values("book_id")) | Q(pk__in=unlocks.values("summary__book_id")))

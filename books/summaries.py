@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework import status
 
@@ -96,22 +97,27 @@ def _unlock(*, user: User, summary: Summary) -> None:
         unlock.save(update_fields=["refunded_at", "unlocked_at"])
 
 
+def _held_by(user: User) -> Q:
+    """Summaries the reader holds: unlocked and not refunded. A refunded one only while it is not ready: its
+    failure is theirs to see, but content written later for another reader is not theirs without paying."""
+    return Q(unlocks__user=user) & (Q(unlocks__refunded_at__isnull=True) | ~Q(status=TaskStatus.READY))
+
+
 def summary_for_reader(*, user: User, summary_id: int) -> Summary:
-    """The summary, if this reader unlocked it; 404 otherwise (no hint that it exists)."""
-    summary = Summary.objects.select_related("book").filter(pk=summary_id, unlocks__user=user).first()
+    """The summary, if this reader holds it; 404 otherwise (no hint that it exists)."""
+    summary = Summary.objects.select_related("book").filter(_held_by(user), pk=summary_id).first()
     if summary is None:
         raise SUMMARY_NOT_FOUND
     return summary
 
 
 def summary_of_book_for_reader(*, user: User, volume_id: str) -> Summary | None:
-    return (
-        Summary.objects.filter(book_id=volume_id, unlocks__user=user, language="en").order_by("-prompt_version").first()
-    )
+    return Summary.objects.filter(_held_by(user), book_id=volume_id, language="en").order_by("-prompt_version").first()
 
 
-def _refund(summary: Summary) -> None:
-    SummaryUnlock.objects.filter(summary=summary, refunded_at__isnull=True).update(refunded_at=timezone.now())
+def summary_refund(summary_id: int) -> None:
+    """Give every reader who unlocked this (failed) summary their unit back."""
+    SummaryUnlock.objects.filter(summary_id=summary_id, refunded_at__isnull=True).update(refunded_at=timezone.now())
 
 
 def generate_summary(summary_id: int, *, stale: bool = False) -> None:
@@ -133,11 +139,12 @@ def generate_summary(summary_id: int, *, stale: bool = False) -> None:
         if task_retry_or_fail(summary, code=error.code, detail=error.detail, transient=error.transient):
             delay = (summary.run_after - timezone.now()).total_seconds()
             scheduler.run_later(generate_summary, summary_id, delay=max(delay, 0))
-        else:
-            _refund(summary)
+        elif summary.status == TaskStatus.FAILED:  # not when a later run took over (and may have succeeded)
+            summary_refund(summary_id)
         return
-    task_succeed(summary, content=result.content, provider=result.provider, model=result.model, ready_at=timezone.now())
-    logger.info("Summary %s is ready (%s).", summary_id, result.provider)
+    fields = {"content": result.content, "provider": result.provider, "model": result.model}
+    if task_succeed(summary, **fields, ready_at=timezone.now()):
+        logger.info("Summary %s is ready (%s).", summary_id, result.provider)
 
 
 def summary_retry(*, summary: Summary) -> bool:
