@@ -71,6 +71,9 @@ def email_task_run(task_id: int, *, stale: bool = False) -> None:
     task = task_claim(EmailTask, task_id, stale=stale)
     if task is None:
         return
+    if task.kind in CODE_SUBJECTS and not task.user.is_active:
+        task_retry_or_fail(task, code="account_inactive", detail="The account was deactivated.", transient=False)
+        return
     try:
         if task.kind in CODE_SUBJECTS:
             code = code_issue(user=task.user, purpose=task.kind)

@@ -67,11 +67,13 @@ def code_send(*, user: User, purpose: str) -> None:
     email_enqueue(user=user, kind=purpose)
 
 
-def _attempts_without_code(*, purpose: str, email: str) -> int:
-    """Count a guess against an address that has no live code (unknown, verified, or code used up).
+def _attempts_of_address(*, purpose: str, email: str) -> int:
+    """Count a wrong guess against the address itself, whether or not it has an account or a live code.
 
-    Kept in the cache for a day, so such an address runs out of tries exactly like a real account's code
-    and the answers never tell whether an account exists.
+    Kept in the cache for a day, so an address without a live code (unknown, verified, its code used up
+    or deleted by the nightly clean-up) runs out of tries exactly like a real account's code, and the
+    answers never tell whether an account exists. A new code (or, for an unknown address, a "new code")
+    starts it again.
     """
     key = "otp:absent:" + hashlib.sha256(f"{purpose}:{normalize_email(email)}".encode()).hexdigest()
     cache.add(key, 0, timeout=ABSENT_CODE_MEMORY_SECONDS)
@@ -99,8 +101,11 @@ def code_check(*, user: User | None, email: str, purpose: str, code: str) -> Non
             .order_by("-created_at")
             .first()
         )
+    # Every guess counts against the address too: once the nightly clean-up deletes a real account's spent
+    # code, its address answers exactly as an unknown one that took the same guesses.
+    tries = _attempts_of_address(purpose=purpose, email=email)
     if otp is None:
-        if _attempts_without_code(purpose=purpose, email=email) > settings.OTP_MAX_ATTEMPTS:
+        if tries > settings.OTP_MAX_ATTEMPTS:
             raise TOO_MANY_ATTEMPTS
         raise INVALID_CODE
     # Count the try before comparing, in one conditional UPDATE, so parallel guesses cannot exceed the limit.
@@ -171,10 +176,10 @@ def code_resend(*, email: str, purpose: str) -> None:
     either way, so every address gets the same answer whatever its state."""
     if not code_send_allowed(email):
         return  # in its cooldown or past its daily cap: the earlier code stays valid
+    # A new code (for an address without one, a "new code"): the address gets fresh tries either way.
+    _attempts_forget(purpose=purpose, email=email)
     user = _user_by_email(email)
     if user is None or (purpose == Purpose.VERIFY_EMAIL and user.is_verified):
-        # A new code was "sent": the address gets fresh tries, as a real account's new code would.
-        _attempts_forget(purpose=purpose, email=email)
         return
     with transaction.atomic():
         code_send(user=user, purpose=purpose)
