@@ -257,7 +257,7 @@ def _throttle_rates(overrides: str) -> dict[str, str]:
                 f"THROTTLE_RATES: unknown scope {scope!r}; the scopes are {', '.join(sorted(rates))}."
             )
         number, _, period = rate.partition("/")
-        if not (number.isdigit() and period[:1] in ("s", "m", "h", "d") and period.isalpha()):
+        if not (number.isascii() and number.isdigit() and period[:1] in ("s", "m", "h", "d") and period.isalpha()):
             raise ImproperlyConfigured(
                 f"THROTTLE_RATES: {item!r} is not a rate; write it as {scope}=N/second|minute|hour|day (e.g. 30/hour)."
             )
