@@ -68,7 +68,7 @@ def code_send(*, user: User, purpose: str) -> None:
 
 
 def _attempts_of_address(*, purpose: str, email: str) -> int:
-    """Count a wrong guess against the address itself, whether or not it has an account or a live code.
+    """Count a guess against the address itself, whether or not it has an account or a live code.
 
     Kept in the cache for a day, so an address without a live code (unknown, verified, its code used up
     or deleted by the nightly clean-up) runs out of tries exactly like a real account's code, and the
