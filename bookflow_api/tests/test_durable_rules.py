@@ -1,0 +1,168 @@
+"""The durable-task rules at their edges: whose outcome a run may record, what success records, what is stale,
+and how much the worker resumes or abandons in one call."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from account.models import EmailTask
+from account.tests.factories import UserFactory
+from bookflow_api.durable import (
+    LEASE,
+    TaskStatus,
+    task_claim,
+    task_retry_or_fail,
+    task_succeed,
+    tasks_abandon,
+    tasks_to_resume,
+)
+from books.models import Summary
+from books.tasks import resume_stale_tasks
+from books.tests.factories import BookFactory
+
+pytestmark = pytest.mark.django_db
+
+START = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock(time_machine):
+    """The clock stands still at START until a test moves it."""
+    time_machine.move_to(START, tick=False)
+    return time_machine
+
+
+def email_task(**fields) -> EmailTask:
+    return EmailTask.objects.create(user=UserFactory(), kind=EmailTask.Kind.VERIFY_EMAIL, **fields)
+
+
+def email_tasks(count: int, **fields) -> None:
+    user = UserFactory()
+    EmailTask.objects.bulk_create(
+        EmailTask(user=user, kind=EmailTask.Kind.VERIFY_EMAIL, **fields) for _ in range(count)
+    )
+
+
+def state(task) -> tuple:
+    task.refresh_from_db()
+    return (task.status, task.attempts)
+
+
+def test_a_finished_summary_is_never_resumed_or_abandoned_however_old_its_claim(clock, settings):
+    settings.SUMMARY_PROVIDER = "offline"
+    first_try, last_try = (Summary.objects.create(book=BookFactory(), attempts=n) for n in (0, 3))
+    for summary in (first_try, last_try):
+        task_succeed(task_claim(Summary, summary.pk), content={"written": True})
+    clock.move_to(START + LEASE + timedelta(minutes=1))
+
+    resumed = resume_stale_tasks()
+
+    assert resumed == 0
+    assert (state(first_try), state(last_try)) == ((TaskStatus.READY, 1), (TaskStatus.READY, 4))
+
+
+def test_a_claim_without_stale_never_takes_over_a_run_whose_lease_ran_out(clock):
+    task = email_task()
+    task_claim(EmailTask, task.pk)
+    clock.move_to(START + LEASE + timedelta(seconds=1))
+
+    assert task_claim(EmailTask, task.pk) is None
+    assert state(task) == (TaskStatus.RUNNING, 1)
+
+
+def test_recording_one_outcome_leaves_a_task_claimed_at_the_same_instant_alone(clock):
+    first, second = email_task(), email_task()
+    claimed_first, _ = task_claim(EmailTask, first.pk), task_claim(EmailTask, second.pk)
+
+    task_succeed(claimed_first)
+
+    assert (state(first), state(second)) == ((TaskStatus.READY, 1), (TaskStatus.RUNNING, 1))
+
+
+def test_a_run_that_already_recorded_success_cannot_overwrite_it_with_a_failure(clock):
+    task = task_claim(EmailTask, email_task().pk)
+    task_succeed(task)
+
+    recorded_again = task_retry_or_fail(task, code="smtp_error", detail="late", transient=False)
+
+    assert recorded_again is False
+    assert state(task) == (TaskStatus.READY, 1)
+
+
+def test_a_run_that_lost_its_claim_is_told_its_outcome_was_not_recorded(clock):
+    task_id = email_task().pk
+    first = task_claim(EmailTask, task_id)
+    clock.move_to(START + LEASE + timedelta(seconds=1))
+    task_claim(EmailTask, task_id, stale=True)
+
+    assert task_succeed(first) is False
+    assert task_retry_or_fail(first, code="smtp_error", detail="down") is False
+
+
+def test_success_records_when_it_finished_and_clears_the_earlier_error(clock):
+    task = task_claim(EmailTask, email_task().pk)
+    task_retry_or_fail(task, code="smtp_error", detail="Connection unexpectedly closed")
+    clock.move_to(task.run_after)
+
+    task_succeed(task_claim(EmailTask, task.pk))
+
+    task.refresh_from_db()
+    assert (task.status, task.finished_at, task.error_code, task.error_detail) == (
+        TaskStatus.READY,
+        task.run_after,
+        "",
+        "",
+    )
+
+
+def test_an_error_detail_is_kept_to_its_first_2000_characters(clock):
+    task = task_claim(EmailTask, email_task().pk)
+
+    task_retry_or_fail(task, code="smtp_error", detail="x" * 5000)
+
+    task.refresh_from_db()
+    assert len(task.error_detail) == 2000
+
+
+def test_at_most_100_overdue_tasks_are_resumed_in_one_call(clock):
+    email_tasks(101, run_after=START - timedelta(hours=1))
+
+    resumed = tasks_to_resume(EmailTask, grace=timedelta(seconds=30))
+
+    assert len(resumed) == 100
+
+
+def test_at_most_100_dead_tasks_are_abandoned_in_one_call(clock):
+    email_tasks(101, status=TaskStatus.RUNNING, attempts=4, claimed_at=START - LEASE - timedelta(minutes=1))
+
+    assert len(tasks_abandon(EmailTask)) == 100
+    assert EmailTask.objects.filter(status=TaskStatus.RUNNING).count() == 1
+
+
+def test_a_last_attempt_still_inside_its_lease_is_not_abandoned(clock):
+    task = email_task(attempts=3)
+    task_claim(EmailTask, task.pk)
+    clock.move_to(START + LEASE - timedelta(seconds=1))
+
+    assert tasks_abandon(EmailTask) == []
+    assert state(task) == (TaskStatus.RUNNING, 4)
+
+
+def test_a_dead_run_with_attempts_left_is_resumed_not_abandoned(clock):
+    task = email_task()
+    task_claim(EmailTask, task.pk)
+    clock.move_to(START + LEASE + timedelta(seconds=1))
+
+    assert tasks_abandon(EmailTask) == []
+    assert state(task) == (TaskStatus.RUNNING, 1)
+
+
+def test_an_abandoned_task_says_why_instead_of_its_earlier_error(clock):
+    task = email_task(attempts=3, error_code="smtp_error", error_detail="Connection unexpectedly closed")
+    task_claim(EmailTask, task.pk)
+    clock.move_to(START + LEASE + timedelta(seconds=1))
+
+    assert tasks_abandon(EmailTask) == [task.pk]
+    task.refresh_from_db()
+    assert task.error_code == "abandoned"
+    assert "stopped before it finished" in task.error_detail
