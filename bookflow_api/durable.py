@@ -55,7 +55,7 @@ TASK_FIELDS = [
 ]
 
 
-def _stale(model: type[DurableTask], now) -> Q:
+def _stale(now) -> Q:
     """Running, but its claim's lease ran out: the run died mid-way (a crash, a kill, a deploy)."""
     return Q(status=TaskStatus.RUNNING, claimed_at__lt=now - LEASE)
 
@@ -66,7 +66,7 @@ def task_claim(model: type[DurableTask], pk: int, *, stale: bool = False) -> Dur
     now = timezone.now()
     due = Q(status=TaskStatus.PENDING, run_after__lte=now)
     if stale:
-        due |= _stale(model, now) & Q(attempts__lt=model.max_attempts)
+        due |= _stale(now) & Q(attempts__lt=model.max_attempts)
     claimed = model.objects.filter(due, pk=pk).update(
         status=TaskStatus.RUNNING, claimed_at=now, attempts=F("attempts") + 1
     )
@@ -110,7 +110,7 @@ def tasks_to_resume(model: type[DurableTask], *, grace: timedelta, limit: int = 
     return list(
         model.objects.filter(
             Q(status=TaskStatus.PENDING, run_after__lte=now - grace)
-            | _stale(model, now) & Q(attempts__lt=model.max_attempts)
+            | _stale(now) & Q(attempts__lt=model.max_attempts)
         )
         .order_by("run_after")
         .values_list("pk", flat=True)[:limit]
@@ -121,7 +121,7 @@ def tasks_abandon(model: type[DurableTask], *, limit: int = 100) -> list[int]:
     """Fail the tasks whose every allowed run died mid-way (a task that kills its process must not run, and
     cost, forever); return the ids this call failed."""
     now = timezone.now()
-    dead = model.objects.filter(_stale(model, now), attempts__gte=model.max_attempts)
+    dead = model.objects.filter(_stale(now), attempts__gte=model.max_attempts)
     abandoned = []
     for pk in dead.values_list("pk", flat=True)[:limit]:
         fields = {"status": TaskStatus.FAILED, "claimed_at": None, "finished_at": now, "error_code": "abandoned"}
