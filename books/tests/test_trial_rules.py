@@ -460,3 +460,14 @@ def test_a_trial_ended_while_the_reminder_job_runs_gets_no_ends_soon_email(two_e
     assert committing(trials.trial_ending_reminders) == 1
     by_reader = {reader.email: trial_mail(reader.email) for reader in two_ending_soon}
     assert sorted(by_reader.values()) == [[ENDING], [ENDED]]
+
+
+def test_a_reader_on_a_paid_plan_whose_grant_started_nothing_is_active_not_trialing(api_client, tasks):
+    reader = sign_up(api_client)
+    User.objects.filter(pk=reader.pk).update(plan=Plan.BASIC)  # an admin's plan, before the grant runs
+    tasks.run_all()
+
+    answer = subscription(api_client, reader)
+
+    assert FreeTrial.objects.get(user=reader).starts_at is None  # the grant ran and left them alone
+    assert (answer["status"], answer["trial_ends_at"]) == ("active", None)
