@@ -109,8 +109,7 @@ def tasks_to_resume(model: type[DurableTask], *, grace: timedelta, limit: int = 
     now = timezone.now()
     return list(
         model.objects.filter(
-            Q(status=TaskStatus.PENDING, run_after__lte=now - grace)
-            | _stale(now) & Q(attempts__lt=model.max_attempts)
+            Q(status=TaskStatus.PENDING, run_after__lte=now - grace) | _stale(now) & Q(attempts__lt=model.max_attempts)
         )
         .order_by("run_after")
         .values_list("pk", flat=True)[:limit]
