@@ -8,6 +8,8 @@ mutants over its mutants that are not equivalent; a timeout counts as killed (th
 import json
 import sys
 from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +56,8 @@ def main() -> int:
             f"{counts['equivalent']} | {other} | {score:.1f} % |"
         )
         survivors += [name for name, status in mutants.items() if status == "survived" and name not in known]
+    print(f"`make mutation`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, mutmut {version('mutmut')}, tests on SQLite")
+    print("(a mutant whose only killer needs PostgreSQL, such as a row lock, survives here).\n")
     print("| module | mutants | killed | survived | equivalent | other | killed of non-equivalent |")
     print("|---|---|---|---|---|---|---|")
     print("\n".join(rows))
