@@ -1,7 +1,7 @@
 """Shared test fixtures: an API client that runs on-commit hooks, users, and a clean cache."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -32,6 +32,23 @@ def _isolated(settings, tmp_path):
     cache.clear()
 
 
+CLOCK_START = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)  # a Wednesday in March: no month or DST edge near
+
+
+@pytest.fixture
+def clock(time_machine):
+    """The clock stands still at CLOCK_START until a test moves it."""
+    time_machine.move_to(CLOCK_START, tick=False)
+    return time_machine
+
+
+def reader_client(plan: str = "free") -> CommittingAPIClient:
+    """A client signed in (without tokens: a moving clock cannot expire them) as a new reader on `plan`."""
+    client = CommittingAPIClient()
+    client.force_authenticate(UserFactory(plan=plan))
+    return client
+
+
 @pytest.fixture
 def api_client() -> CommittingAPIClient:
     return CommittingAPIClient()
@@ -60,6 +77,29 @@ def last_code(to: str | None = None) -> str:
     messages = [m for m in mail.outbox if to is None or to in m.to]
     assert messages, "no email was sent"
     return re.search(r"\b(\d{6})\b", messages[-1].body).group(1)
+
+
+def sign_up(api_client, email: str = "new@example.com"):
+    """Register and verify `email` through the API (its code from the outbox); return the reader."""
+    from account.models import User, normalize_email
+
+    response = api_client.post("/api/v1/auth/register/", {"email": email, "password": PASSWORD}, format="json")
+    assert response.status_code == 201, response.json()
+    body = {"email": email, "code": last_code(to=normalize_email(email))}
+    response = api_client.post("/api/v1/auth/verify-email/", body, format="json")
+    assert response.status_code == 200, response.json()
+    return User.objects.get(email=normalize_email(email))
+
+
+def subscription(api_client, user) -> dict:
+    """`account/subscription/` as `user` sees it (the client is signed out again afterwards)."""
+    from account.models import User
+
+    api_client.force_authenticate(User.objects.get(pk=user.pk))
+    try:
+        return api_client.get("/api/v1/account/subscription/").json()
+    finally:
+        api_client.force_authenticate(None)
 
 
 def throttle_limit(scope: str) -> int:

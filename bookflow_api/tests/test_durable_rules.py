@@ -1,7 +1,7 @@
 """The durable-task rules at their edges: whose outcome a run may record, what success records, what is stale,
 and how much the worker resumes or abandons in one call."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -19,17 +19,9 @@ from bookflow_api.durable import (
 from books.models import Summary
 from books.tasks import resume_stale_tasks
 from books.tests.factories import BookFactory
+from conftest import CLOCK_START as START
 
 pytestmark = pytest.mark.django_db
-
-START = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock(time_machine):
-    """The clock stands still at START until a test moves it."""
-    time_machine.move_to(START, tick=False)
-    return time_machine
 
 
 def email_task(**fields) -> EmailTask:

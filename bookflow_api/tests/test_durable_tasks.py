@@ -1,6 +1,6 @@
 """The durable-task rules on real rows: claims and their lease, lost claims, backoff, resuming lost timers."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -11,17 +11,9 @@ from bookflow_api.durable import LEASE, TaskStatus, task_claim, task_retry_or_fa
 from books.models import Summary
 from books.tasks import resume_stale_tasks
 from books.tests.factories import BookFactory
+from conftest import CLOCK_START as START
 
 pytestmark = pytest.mark.django_db
-
-START = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock(time_machine):
-    """The clock stands still at START until a test moves it."""
-    time_machine.move_to(START, tick=False)
-    return time_machine
 
 
 @pytest.fixture

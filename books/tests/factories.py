@@ -34,3 +34,8 @@ class NoteFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     book = factory.SubFactory(BookFactory)
     body = "Remember chapter 3."
+
+
+def seed_book(volume_id: str):
+    """A book of the seed catalogue: never refetched from Google Books, however far the clock moves."""
+    return BookFactory(volume_id=volume_id, source=Book.Source.SEED)

@@ -5,13 +5,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from account.tests.factories import UserFactory
 from bookflow_api.durable import LEASE, TaskStatus
-from books.models import Book, Summary
+from books.models import Summary
 from books.providers.offline import OfflineProvider
 from books.providers.summaries import ProviderError
-from books.tests.factories import BookFactory
-from conftest import CommittingAPIClient
+from books.tests.factories import seed_book as book
+from conftest import reader_client
 
 pytestmark = pytest.mark.django_db
 
@@ -29,17 +28,6 @@ def failures(monkeypatch, settings) -> dict:
 
     monkeypatch.setattr(OfflineProvider, "generate", failing_generate)
     return failures
-
-
-def reader_client(plan: str = "free") -> CommittingAPIClient:
-    client = CommittingAPIClient()
-    client.force_authenticate(UserFactory(plan=plan))
-    return client
-
-
-def book(volume_id: str) -> Book:
-    # A seed book is never refetched from Google Books, however far the clock moves.
-    return BookFactory(volume_id=volume_id, source=Book.Source.SEED)
 
 
 def unlock(client, volume_id: str):

@@ -11,39 +11,21 @@ from rest_framework.test import APIClient
 
 from account.tests.factories import UserFactory
 from bookflow_api.durable import LEASE, TaskStatus
-from books.models import Book, Summary, SummaryUnlock
+from books.models import Summary, SummaryUnlock
 from books.providers.offline import OfflineProvider
 from books.providers.summaries import ProviderError
 from books.summaries import generate_summary, summary_request, summary_retry
 from books.tasks import resume_stale_tasks
-from books.tests.factories import BookFactory
-from conftest import CommittingAPIClient, committing
+from books.tests.factories import seed_book as book
+from conftest import CLOCK_START as START
+from conftest import committing, reader_client
 
 pytestmark = pytest.mark.django_db
-
-START = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def offline(settings):
     settings.SUMMARY_PROVIDER = "offline"
-
-
-@pytest.fixture
-def clock(time_machine):
-    """The clock stands still at START until a test moves it."""
-    time_machine.move_to(START, tick=False)
-    return time_machine
-
-
-def reader_client(plan: str = "free") -> CommittingAPIClient:
-    client = CommittingAPIClient()
-    client.force_authenticate(UserFactory(plan=plan))
-    return client
-
-
-def book(volume_id: str) -> Book:
-    return BookFactory(volume_id=volume_id, source=Book.Source.SEED)
 
 
 def failed_summary(volume_id: str, **fields) -> Summary:

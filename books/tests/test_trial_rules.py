@@ -7,13 +7,13 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from account.models import Plan, User, normalize_email
-from account.tests.factories import PASSWORD, UserFactory
+from account.models import Plan, User
+from account.tests.factories import UserFactory
 from bookflow_api.durable import LEASE, TaskStatus
 from books import trials
 from books.models import FreeTrial
 from books.tasks import resume_stale_tasks
-from conftest import committing, last_code
+from conftest import committing, sign_up, subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -31,23 +31,6 @@ ENDED = "Your BookFlow free trial has ended"
 
 class ProcessDied(Exception):
     """A grant's run stopped half-way, as a killed process would (the row stays `running`)."""
-
-
-def sign_up(api_client, email="new@example.com") -> User:
-    """Register and verify `email`: its trial's grant is scheduled."""
-    response = api_client.post(REGISTER, {"email": email, "password": PASSWORD}, format="json")
-    assert response.status_code == 201, response.json()
-    response = api_client.post(VERIFY, {"email": email, "code": last_code(to=normalize_email(email))}, format="json")
-    assert response.status_code == 200, response.json()
-    return User.objects.get(email=normalize_email(email))
-
-
-def subscription(api_client, user: User) -> dict:
-    api_client.force_authenticate(User.objects.get(pk=user.pk))
-    try:
-        return api_client.get(SUBSCRIPTION).json()
-    finally:
-        api_client.force_authenticate(None)
 
 
 def trial_mail(to: str) -> list[str]:

@@ -6,36 +6,19 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from account.models import EmailTask, Plan, User, normalize_email
+from account.models import EmailTask, Plan, User
 from account.tests.factories import PASSWORD, UserFactory
 from bookflow_api.durable import TaskStatus
 from books.models import FreeTrial
 from books.tasks import expire_trials, resume_stale_tasks, trial_ending_reminders
 from books.trials import trial_grant_run
-from conftest import committing, last_code
+from conftest import committing, last_code, sign_up, subscription
 
 pytestmark = pytest.mark.django_db
 
 REGISTER = "/api/v1/auth/register/"
 VERIFY = "/api/v1/auth/verify-email/"
 SUBSCRIPTION = "/api/v1/account/subscription/"
-
-
-def sign_up(api_client, email="new@example.com") -> User:
-    """Register and verify `email`."""
-    response = api_client.post(REGISTER, {"email": email, "password": PASSWORD}, format="json")
-    assert response.status_code == 201, response.json()
-    response = api_client.post(VERIFY, {"email": email, "code": last_code(to=normalize_email(email))}, format="json")
-    assert response.status_code == 200, response.json()
-    return User.objects.get(email=normalize_email(email))
-
-
-def subscription(api_client, user: User) -> dict:
-    api_client.force_authenticate(User.objects.get(pk=user.pk))
-    try:
-        return api_client.get(SUBSCRIPTION).json()
-    finally:
-        api_client.force_authenticate(None)
 
 
 def subjects(to: str) -> list[str]:
