@@ -102,6 +102,15 @@ def subscription(api_client, user) -> dict:
         api_client.force_authenticate(None)
 
 
+@pytest.fixture
+def trialing(api_client, tasks):
+    """A reader whose free trial has started (its emails cleared)."""
+    reader = sign_up(api_client, "reader@example.com")
+    tasks.run_all()
+    mail.outbox.clear()
+    return reader
+
+
 def throttle_limit(scope: str) -> int:
     """How many requests a throttle scope allows per window, as configured (THROTTLE_RATES may change it)."""
     return SimpleRateThrottle.parse_rate(None, SimpleRateThrottle.THROTTLE_RATES[scope])[0]

@@ -20,14 +20,6 @@ VERIFY = "/api/v1/auth/verify-email/"
 RESEND = "/api/v1/auth/resend-code/"
 
 
-@pytest.fixture
-def trialing(api_client, tasks):
-    reader = sign_up(api_client, "reader@example.com")
-    tasks.run_all()
-    mail.outbox.clear()
-    return reader
-
-
 # --- Free trials --------------------------------------------------------------------------------------
 
 

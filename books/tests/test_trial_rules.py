@@ -79,14 +79,6 @@ def admin_client(client):
 
 
 @pytest.fixture
-def trialing(api_client, tasks):
-    reader = sign_up(api_client, "reader@example.com")
-    tasks.run_all()
-    mail.outbox.clear()
-    return reader
-
-
-@pytest.fixture
 def pinned(time_machine) -> datetime:
     """A frozen clock, for dates compared exactly."""
     start = datetime.fromisoformat("2026-03-02T09:00:00+00:00")

@@ -106,14 +106,6 @@ def test_an_account_deleted_before_the_grant_gets_nothing_and_nothing_crashes(ap
     assert (trial.status, trial.error_code, trial.starts_at) == (TaskStatus.FAILED, "account_deleted", None)
 
 
-@pytest.fixture
-def trialing(api_client, tasks):
-    reader = sign_up(api_client, "reader@example.com")
-    tasks.run_all()
-    mail.outbox.clear()
-    return reader
-
-
 def test_the_trial_ends_on_time_once_with_one_email(api_client, trialing, time_machine):
     time_machine.move_to(timezone.now() + timedelta(days=29, hours=23))
     assert committing(expire_trials) == 0
