@@ -81,6 +81,12 @@ class UserThrottle(AtomicRateThrottle):
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
+    @classmethod
+    def allows(cls, user_id: int) -> bool:
+        """Count one use by this reader made outside a view's throttles; True while within the rate."""
+        throttle = cls()
+        return throttle.count(cls.cache_format % {"scope": cls.scope, "ident": user_id}) <= throttle.num_requests
+
 
 class RegisterIPThrottle(IPThrottle):
     scope = "register_ip"

@@ -104,6 +104,20 @@ def task_retry_or_fail(task: DurableTask, *, code: str, detail: str, transient: 
     return _record(task, fields) and retry
 
 
+def task_defer(task: DurableTask, *, until, code: str, detail: str) -> bool:
+    """Put a claimed task back to wait until `until` without spending an attempt: it could not start (a daily
+    budget is spent), which is no failure of its own. False if the claim was lost to a later run."""
+    fields = {
+        "status": TaskStatus.PENDING,
+        "run_after": until,
+        "claimed_at": None,
+        "attempts": max(task.attempts - 1, 0),
+        "error_code": code,
+        "error_detail": detail[:2000],
+    }
+    return _record(task, fields)
+
+
 def tasks_to_resume(model: type[DurableTask], *, grace: timedelta, limit: int = 100) -> list[int]:
     """Ids of tasks overdue by more than `grace` (their timer was lost) or whose run died with attempts left."""
     now = timezone.now()

@@ -204,6 +204,13 @@ BOOKS_RECOMMENDED_CACHE_SECONDS = 6 * 60 * 60
 BOOKS_FRESH_SECONDS = 7 * 24 * 60 * 60  # a local copy younger than this is served without asking Google
 BOOKS_POPULAR_DAYS = 30
 
+# Daily call budgets for the paid upstreams, counted in the database by every process; a day starts at
+# midnight Pacific time, when Google resets its quotas. Defaults: the free tiers (Google Books API 1,000
+# requests a day; Gemini 2.5 Flash 250). Past a budget, catalogue reads answer from the local catalogue and
+# new summaries wait for the next day. 0 stops all calls.
+GOOGLE_BOOKS_DAILY_CALL_BUDGET = config("GOOGLE_BOOKS_DAILY_CALL_BUDGET", default=1000, cast=int)
+GEMINI_DAILY_CALL_BUDGET = config("GEMINI_DAILY_CALL_BUDGET", default=250, cast=int)
+
 # Summaries (Gemini through google-genai, or the offline extractive provider).
 GOOGLE_API_KEY = config("GOOGLE_API_KEY", default="")
 GEMINI_MODEL = config("GEMINI_MODEL", default="gemini-2.5-flash")
@@ -216,6 +223,13 @@ if SUMMARY_PROVIDER == "gemini" and not GOOGLE_API_KEY:
     raise ImproperlyConfigured("SUMMARY_PROVIDER is gemini but GOOGLE_API_KEY is not set.")
 SUMMARY_TASK_DELAY_SECONDS = config("SUMMARY_TASK_DELAY_SECONDS", default=2, cast=float)
 SUMMARY_PROMPT_VERSION = 1
+# After a failed generation a book is not generated again for this long; after this many failed rounds, only
+# an admin's retry runs it again.
+SUMMARY_RETRY_COOLDOWN_MINUTES = config("SUMMARY_RETRY_COOLDOWN_MINUTES", default=60, cast=int)
+SUMMARY_MAX_FAILED_ROUNDS = 3
+for _name in ("GOOGLE_BOOKS_DAILY_CALL_BUDGET", "GEMINI_DAILY_CALL_BUDGET", "SUMMARY_RETRY_COOLDOWN_MINUTES"):
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name} must be 0 or more.")
 # Monthly summary unlocks per plan.
 PLAN_QUOTAS = {"free": 1, "basic": 10, "premium": 25, "scholar": 60}
 
@@ -244,6 +258,8 @@ DEFAULT_THROTTLE_RATES = {
     "code_send_email_daily": "10/day",
     "password_user": "10/hour",
     "catalogue_user": "60/min",
+    # Google Books calls one reader's cache misses may cost (search, categories, book and ISBN lookups).
+    "catalogue_miss_user": "60/hour",
 }
 
 

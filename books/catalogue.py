@@ -16,11 +16,18 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from rest_framework import status
 
+from account.throttles import UserThrottle
 from bookflow_api.errors import ApplicationError
 from bookflow_api.pagination import PageRequest
 from books.categories import BY_SLUG, Category
 from books.models import Book, Bookmark, SummaryUnlock
-from books.providers.google_books import GoogleBooksNotFound, GoogleBooksUnavailable, Volume, get_client
+from books.providers.google_books import (
+    GoogleBooksClient,
+    GoogleBooksNotFound,
+    GoogleBooksUnavailable,
+    Volume,
+    get_client,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +41,25 @@ CATALOG_UNAVAILABLE = ApplicationError(
     status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
 )
 BOOK_NOT_FOUND = ApplicationError("book_not_found", "No such book.", status_code=status.HTTP_404_NOT_FOUND)
+
+
+class CatalogueMissThrottle(UserThrottle):
+    """The Google Books calls one reader's cache misses may cost: a flood of random queries from one account
+    cannot spend the shared daily budget; past it, that reader gets the local catalogue."""
+
+    scope = "catalogue_miss_user"
+
+
+def _upstream(reader_id: int | None) -> GoogleBooksClient:
+    """The client, for one call on behalf of this reader (None: not a reader's request); GoogleBooksUnavailable
+    while Google is paused or past the reader's hourly share. The daily budget is the client's own check."""
+    client = get_client()
+    if client.paused():  # checked first, so a reader's share is not spent on calls that would not be made
+        raise GoogleBooksUnavailable("Google Books is paused after a quota error or an outage.")
+    if reader_id is not None and not CatalogueMissThrottle.allows(reader_id):
+        logger.info("Reader %s spent their hourly share of Google Books calls; answering locally.", reader_id)
+        raise GoogleBooksUnavailable("This reader's hourly share of Google Books calls is spent.")
+    return client
 
 
 @dataclass(frozen=True)
@@ -70,7 +96,9 @@ def _cache_key(prefix: str, **params) -> str:
     return f"books:{prefix}:{digest}"
 
 
-def _google_search(query: str, *, page: PageRequest, lang: str = "", order_by: str = "") -> BookPage:
+def _google_search(
+    query: str, *, page: PageRequest, reader_id: int | None, lang: str = "", order_by: str = ""
+) -> BookPage:
     """One page of Google results, cached by its parameters; raises GoogleBooksUnavailable."""
     key = _cache_key("search", q=query, page=page.page, size=page.page_size, lang=lang, order=order_by)
     cached = cache.get(key)
@@ -85,7 +113,7 @@ def _google_search(query: str, *, page: PageRequest, lang: str = "", order_by: s
     if cached is not None:
         return BookPage(source=GOOGLE, count=cached["count"], books=_books_in_order(cached["ids"]))
     try:
-        result = get_client().search(
+        result = _upstream(reader_id).search(
             query, start_index=page.offset, max_results=page.page_size, lang=lang, order_by=order_by
         )
         books = books_upsert(result.volumes)
@@ -140,10 +168,12 @@ def local_search(query: str) -> QuerySet[Book]:
     return books.order_by("-ratings_count", "title")
 
 
-def book_search(*, query: str, page: PageRequest, lang: str = "", order_by: str = "") -> BookPage:
-    """Search Google Books; when it cannot answer, search our own catalogue."""
+def book_search(
+    *, query: str, page: PageRequest, reader_id: int | None = None, lang: str = "", order_by: str = ""
+) -> BookPage:
+    """Search Google Books; when it cannot answer (or this reader spent their share), our own catalogue."""
     try:
-        return _google_search(query, page=page, lang=lang, order_by=order_by)
+        return _google_search(query, page=page, reader_id=reader_id, lang=lang, order_by=order_by)
     except GoogleBooksUnavailable:
         books = local_search(query)
         if lang:
@@ -155,9 +185,9 @@ def book_search(*, query: str, page: PageRequest, lang: str = "", order_by: str 
     return result
 
 
-def books_in_category(*, category: Category, page: PageRequest) -> BookPage:
+def books_in_category(*, category: Category, page: PageRequest, reader_id: int | None = None) -> BookPage:
     try:
-        return _google_search(f'subject:"{category.subject}"', page=page)
+        return _google_search(f'subject:"{category.subject}"', page=page, reader_id=reader_id)
     except GoogleBooksUnavailable:
         books = Book.objects.annotate(categories_text=Cast("categories", TextField())).filter(
             categories_text__icontains=category.subject
@@ -168,14 +198,14 @@ def books_in_category(*, category: Category, page: PageRequest) -> BookPage:
     return result
 
 
-def book_detail(*, volume_id: str) -> Book:
+def book_detail(*, volume_id: str, reader_id: int | None = None) -> Book:
     """Our copy when fresh (or a seed book); otherwise Google's, stored; our stale copy if Google is down."""
     local = Book.objects.filter(pk=volume_id).first()
     fresh_after = timezone.now() - timedelta(seconds=settings.BOOKS_FRESH_SECONDS)
     if local and (local.source == Book.Source.SEED or local.fetched_at >= fresh_after):
         return local
     try:
-        volume = get_client().volume(volume_id)
+        volume = _upstream(reader_id).volume(volume_id)
     except GoogleBooksNotFound:
         if local:
             return local
@@ -208,13 +238,13 @@ def isbn_normalize(raw: str) -> str:
     raise ApplicationError("invalid_isbn", "That is not a valid ISBN-10 or ISBN-13 (check the digits).")
 
 
-def book_by_isbn(*, isbn: str) -> Book:
+def book_by_isbn(*, isbn: str, reader_id: int | None = None) -> Book:
     isbn_13 = isbn_normalize(isbn)
     local = Book.objects.filter(isbn_13=isbn_13).order_by("-ratings_count").first()
     if local:
         return local
     try:
-        result = get_client().search(f"isbn:{isbn_13}", max_results=1)
+        result = _upstream(reader_id).search(f"isbn:{isbn_13}", max_results=1)
     except GoogleBooksUnavailable:
         raise CATALOG_UNAVAILABLE from None
     if not result.volumes:
@@ -241,7 +271,7 @@ def books_popular(*, page: PageRequest) -> BookPage:
     return _local_page(books, page)
 
 
-def books_recommended(*, interests: list[str], page: PageRequest) -> BookPage:
+def books_recommended(*, interests: list[str], page: PageRequest, reader_id: int | None = None) -> BookPage:
     """Books from the reader's interest categories, interleaved; popular books when there are none."""
     categories = [BY_SLUG[slug] for slug in sorted(set(interests)) if slug in BY_SLUG][:5]
     if not categories:
@@ -254,7 +284,7 @@ def books_recommended(*, interests: list[str], page: PageRequest) -> BookPage:
         lists = []
         for category in categories:
             try:
-                lists.append(books_in_category(category=category, page=first_page))
+                lists.append(books_in_category(category=category, page=first_page, reader_id=reader_id))
             except ApplicationError:
                 lists.append(BookPage(source=LOCAL, count=0, books=[]))
         source = GOOGLE if all(result.source == GOOGLE for result in lists) else LOCAL

@@ -16,7 +16,7 @@ NOTE_NOT_FOUND = ApplicationError("note_not_found", "No such note.", status_code
 
 def bookmark_put(*, user: User, volume_id: str) -> tuple[Bookmark, bool]:
     """Bookmark a book (fetched into the catalogue if needed); return (bookmark, created)."""
-    book = book_detail(volume_id=volume_id)
+    book = book_detail(volume_id=volume_id, reader_id=user.pk)
     try:
         with transaction.atomic():
             return Bookmark.objects.get_or_create(user=user, book=book)
@@ -62,7 +62,7 @@ def note_get(*, user: User, note_id: int) -> Note:
 
 
 def note_create(*, user: User, volume_id: str, body: str) -> Note:
-    book = book_detail(volume_id=volume_id)
+    book = book_detail(volume_id=volume_id, reader_id=user.pk)
     return Note.objects.create(user=user, book=book, body=body)
 
 

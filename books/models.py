@@ -78,6 +78,9 @@ class Summary(DurableTask):
     provider = models.CharField(max_length=20, blank=True)
     model = models.CharField(max_length=60, blank=True)
     ready_at = models.DateTimeField(null=True, blank=True)
+    failed_rounds = models.PositiveSmallIntegerField(
+        default=0, help_text="Rounds of attempts that all failed; from the third on, only an admin retries."
+    )
 
     class Meta(DurableTask.Meta):
         verbose_name_plural = "summaries"
@@ -133,3 +136,26 @@ class FreeTrial(DurableTask):
     @property
     def is_active(self) -> bool:
         return self.starts_at is not None and self.ended_at is None and self.ends_at > now()
+
+
+class UpstreamUsage(models.Model):
+    """Calls made to a paid upstream on one day (UTC), counted against its daily budget by every process."""
+
+    class Upstream(models.TextChoices):
+        GEMINI = "gemini", "Google Gemini"
+        GOOGLE_BOOKS = "google_books", "Google Books"
+
+    upstream = models.CharField(max_length=20, choices=Upstream.choices)
+    day = models.DateField()
+    calls = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0, help_text="Calls not made because the budget was spent.")
+    warned_at = models.DateTimeField(null=True, blank=True, help_text="When the worker logged the 80 % warning.")
+
+    class Meta:
+        verbose_name = "upstream usage"
+        verbose_name_plural = "upstream usage"
+        ordering = ["-day", "upstream"]
+        constraints = [models.UniqueConstraint(fields=["upstream", "day"], name="books_usage_once_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.get_upstream_display()} on {self.day}"

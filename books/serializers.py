@@ -1,6 +1,11 @@
+from datetime import datetime
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from bookflow_api.durable import TaskStatus
 from books.models import Book, Bookmark, Note, Summary
+from books.summaries import summary_retry_at
 
 VOLUME_ID_PATTERN = r"[A-Za-z0-9_-]{1,40}"
 
@@ -50,20 +55,55 @@ class BookDetailSerializer(BookSerializer):
         read_only_fields = fields
 
 
+class SummaryErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Why the last try failed, e.g. `invalid_output`, `provider_rate_limited`.")
+    detail = serializers.CharField()
+
+
 class SummarySerializer(serializers.ModelSerializer):
     book = BookSerializer()
     content = serializers.JSONField(allow_null=True, help_text="Summary content, schema version 1, when ready.")
     error = serializers.SerializerMethodField()
+    retry_at = serializers.SerializerMethodField(
+        help_text="A failed summary: when asking again (POST books/{volume_id}/summary/) starts a new try. Before "
+        "then, asking answers this failure and costs nothing. Null when it waits for our team to retry it."
+    )
+    next_attempt_at = serializers.SerializerMethodField(
+        help_text="A pending summary: when its next try is due (later than usual while the day's AI budget is spent)."
+    )
 
     class Meta:
         model = Summary
-        fields = ["id", "book", "status", "content", "provider", "error", "created_at", "ready_at"]
+        fields = [
+            "id",
+            "book",
+            "status",
+            "content",
+            "provider",
+            "error",
+            "retry_at",
+            "next_attempt_at",
+            "created_at",
+            "ready_at",
+        ]
         read_only_fields = fields
 
+    @extend_schema_field(SummaryErrorSerializer(allow_null=True))
     def get_error(self, summary: Summary) -> dict | None:
-        if summary.status != "failed":
+        if summary.status != TaskStatus.FAILED:
             return None
-        return {"code": summary.error_code, "detail": "We could not write this summary. Ask again to retry."}
+        retry_at = summary_retry_at(summary)
+        if retry_at is None:
+            detail = "We could not write this summary. Our team has been told and will try again."
+        else:
+            detail = f"We could not write this summary. Ask again after {retry_at:%Y-%m-%d %H:%M} UTC to retry."
+        return {"code": summary.error_code, "detail": detail}
+
+    def get_retry_at(self, summary: Summary) -> datetime | None:
+        return summary_retry_at(summary) if summary.status == TaskStatus.FAILED else None
+
+    def get_next_attempt_at(self, summary: Summary) -> datetime | None:
+        return summary.run_after if summary.status == TaskStatus.PENDING else None
 
 
 class CategorySerializer(serializers.Serializer):

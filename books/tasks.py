@@ -7,7 +7,7 @@ from account.emails import email_task_run
 from account.models import EmailTask
 from bookflow_api.durable import tasks_abandon, tasks_to_resume
 from books.models import FreeTrial, Summary
-from books.summaries import generate_summary, summary_refund
+from books.summaries import generate_summary, summary_round_failed
 from books.trials import expire_trials, trial_ending_reminders, trial_grant_run
 
 __all__ = ["expire_trials", "resume_stale_tasks", "trial_ending_reminders"]
@@ -29,7 +29,7 @@ def resume_stale_tasks() -> int:
         for task_id in tasks_abandon(model):
             logger.error("%s %s abandoned: each of its runs died before it finished.", model.__name__, task_id)
             if model is Summary:
-                summary_refund(task_id)
+                summary_round_failed(task_id)
     if resumed:
         logger.info("Resumed %s stale task(s).", resumed)
     return resumed

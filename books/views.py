@@ -58,6 +58,7 @@ class SearchView(APIView):
         result = catalogue.book_search(
             query=params.validated_data["q"].strip(),
             page=page,
+            reader_id=request.user.pk,
             lang=params.validated_data["lang"],
             order_by=params.validated_data["order_by"],
         )
@@ -79,7 +80,8 @@ class CategoryBooksView(APIView):
         if category is None:
             raise ApplicationError("category_not_found", "No such category.", status_code=status.HTTP_404_NOT_FOUND)
         page = page_request(request)
-        return book_page_response(request, page, catalogue.books_in_category(category=category, page=page))
+        result = catalogue.books_in_category(category=category, page=page, reader_id=request.user.pk)
+        return book_page_response(request, page, result)
 
 
 class PopularView(APIView):
@@ -95,7 +97,7 @@ class RecommendedView(APIView):
     @extend_schema(parameters=PAGE_PARAMS, responses={200: BOOK_PAGE, **errors(400, 401, 429)}, tags=["books"])
     def get(self, request):
         page = page_request(request)
-        result = catalogue.books_recommended(interests=request.user.interests, page=page)
+        result = catalogue.books_recommended(interests=request.user.interests, page=page, reader_id=request.user.pk)
         return book_page_response(request, page, result)
 
 
@@ -110,7 +112,7 @@ class IsbnView(APIView):
 
     @extend_schema(responses={200: BookDetailSerializer, **errors(400, 401, 404, 429, 503)}, tags=["books"])
     def get(self, request, isbn: str):
-        return book_detail_response(request, catalogue.book_by_isbn(isbn=isbn))
+        return book_detail_response(request, catalogue.book_by_isbn(isbn=isbn, reader_id=request.user.pk))
 
 
 class BookDetailView(APIView):
@@ -118,7 +120,7 @@ class BookDetailView(APIView):
 
     @extend_schema(responses={200: BookDetailSerializer, **errors(401, 404, 429, 503)}, tags=["books"])
     def get(self, request, volume_id: str):
-        return book_detail_response(request, catalogue.book_detail(volume_id=volume_id))
+        return book_detail_response(request, catalogue.book_detail(volume_id=volume_id, reader_id=request.user.pk))
 
 
 class LibraryView(APIView):
@@ -212,7 +214,10 @@ class SummaryRequestView(APIView):
     @extend_schema(
         request=None,
         responses={
-            200: SummarySerializer,
+            200: OpenApiResponse(
+                SummarySerializer,
+                description="Ready; or failed and cooling off (`error`, `retry_at`): no quota taken, nothing started.",
+            ),
             202: OpenApiResponse(SummarySerializer, description="Being written; poll the `Location` URL."),
             **errors(401, 403, 404, 429, 503),
         },
@@ -221,7 +226,7 @@ class SummaryRequestView(APIView):
     def post(self, request, volume_id: str):
         summary = summaries.summary_request(user=request.user, volume_id=volume_id)
         body = SummarySerializer(summary).data
-        if summary.status == "ready":
+        if summary.status in ("ready", "failed"):
             return Response(body)
         location = reverse("summary-detail", kwargs={"summary_id": summary.pk})
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})

@@ -9,8 +9,9 @@ from google import genai
 from google.genai import errors, types
 from pydantic import ValidationError
 
+from books.budgets import Upstream, budget_resets_at, budget_spend
 from books.models import Book
-from books.providers.summaries import GeneratedSummary, ProviderError
+from books.providers.summaries import BudgetSpent, GeneratedSummary, ProviderError
 from books.providers.summary_schema import SummaryContent
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ class GeminiProvider:
         config = types.GenerateContentConfig(
             response_mime_type="application/json", response_schema=SummaryContent, temperature=0.4
         )
+        if not budget_spend(Upstream.GEMINI):
+            raise BudgetSpent("Today's Gemini call budget is spent.", resets_at=budget_resets_at())
         try:
             response = self.client.models.generate_content(model=self.model, contents=book_prompt(book), config=config)
         except errors.APIError as exc:

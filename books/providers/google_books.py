@@ -15,6 +15,8 @@ from django.utils.html import strip_tags
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from books.budgets import Upstream, budget_spend
+
 logger = logging.getLogger(__name__)
 
 # Quota errors: Google sends 429, or 403 with one of these reasons (older layout).
@@ -212,9 +214,15 @@ class GoogleBooksClient:
             raise GoogleBooksNotFound(volume_id)
         return volume
 
+    def paused(self) -> bool:
+        """True while calls are held back after a quota error or an outage (in every process)."""
+        return bool(self.cache.get(COOLDOWN_KEY))
+
     def _get(self, path: str, params: dict) -> dict:
-        if self.cache.get(COOLDOWN_KEY):
+        if self.paused():
             raise GoogleBooksUnavailable("Google Books is paused after a quota error or an outage.")
+        if not budget_spend(Upstream.GOOGLE_BOOKS):
+            raise GoogleBooksUnavailable("Today's Google Books call budget is spent.")
         if self.api_key:
             params = {**params, "key": self.api_key}
         try:

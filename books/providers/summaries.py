@@ -1,6 +1,7 @@
 """What every summary provider returns and raises, and which provider this deployment uses."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from django.conf import settings
@@ -16,6 +17,14 @@ class ProviderError(Exception):
         self.code = code
         self.detail = detail
         self.transient = transient
+
+
+class BudgetSpent(ProviderError):
+    """Today's call budget for the provider is spent: no call was made; try again at `resets_at`."""
+
+    def __init__(self, detail: str, *, resets_at: datetime) -> None:
+        super().__init__("daily_budget_spent", detail, transient=True)
+        self.resets_at = resets_at
 
 
 @dataclass(frozen=True)

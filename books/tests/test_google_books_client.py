@@ -17,6 +17,9 @@ from books.tests.conftest import BASE, DATA, payload
 SEARCH_FILES = sorted(p.name for p in DATA.glob("search_*.json"))
 VOLUME_FILES = sorted(p.name for p in DATA.glob("volume_*.json"))
 
+# The client counts each call against the daily budget, in the database.
+pytestmark = pytest.mark.django_db
+
 
 @pytest.mark.parametrize("name", SEARCH_FILES)
 def test_every_item_of_every_real_search_payload_parses(name):

@@ -142,10 +142,14 @@ def test_a_permanent_error_fails_at_once(auth_client, book, gemini, tasks):
     assert gemini.calls == 1
 
 
-def test_asking_again_after_a_failure_starts_a_new_generation(auth_client, book, gemini, tasks):
+def test_asking_again_after_a_failure_and_its_cool_off_starts_a_new_generation(
+    auth_client, book, gemini, tasks, time_machine, settings
+):
+    settings.SUMMARY_RETRY_COOLDOWN_MINUTES = 30  # within the access token's hour
     gemini.script.append((400, fake_gemini.error(400, "Bad request")))
     request_summary(auth_client)
     tasks.run_all()
+    time_machine.shift(timedelta(minutes=31))
 
     again = request_summary(auth_client)
     tasks.run_all()

@@ -29,14 +29,14 @@ def offline(settings):
 
 
 def failed_summary(volume_id: str, **fields) -> Summary:
-    """A summary whose every attempt failed, its readers refunded."""
+    """A summary whose every attempt failed two hours ago (its cool-off passed), its readers refunded."""
+    fields = {"finished_at": timezone.now() - timedelta(hours=2), "failed_rounds": 1, **fields}
     return Summary.objects.create(
         book=book(volume_id),
         status=TaskStatus.FAILED,
         attempts=4,
         error_code="provider_http_500",
         error_detail="Internal error",
-        finished_at=timezone.now(),
         **fields,
     )
 
