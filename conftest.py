@@ -1,11 +1,16 @@
 """Shared test fixtures: an API client that runs on-commit hooks, users, and a clean cache."""
 
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.core import mail
 from django.core.cache import cache
+from django.db import connection
 from django.test import TestCase
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -161,3 +166,38 @@ def tasks(_task_queue, time_machine) -> TaskQueue:
     time_machine.move_to(timezone.now(), tick=True)
     _task_queue.traveller = time_machine
     return _task_queue
+
+
+# --- Other processes (a worker, a second web process) on this test's database ----------------------------
+
+ROOT = Path(__file__).resolve().parent
+
+
+def subprocess_env(database_url: str) -> dict:
+    """The environment of a production-like process of this project on `database_url`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "PYTEST"))}
+    return env | {
+        "DATABASE_URL": database_url,
+        "APP_SECRET_KEY": "worker-test-secret-key-0123456789-0123456789",
+        "DEBUG": "0",
+        "PYTHONUNBUFFERED": "1",
+        "DJANGO_SETTINGS_MODULE": "bookflow_api.settings",
+    }
+
+
+@pytest.fixture
+def worker_database(transactional_db, tmp_path_factory) -> str:
+    """A DATABASE_URL that subprocesses can share with this test (committed data, real tables)."""
+    if connection.vendor == "postgresql":
+        s = connection.settings_dict
+        return f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST']}:{s['PORT'] or 5432}/{s['NAME']}"
+    path = tmp_path_factory.mktemp("worker") / "worker.sqlite3"
+    url = f"sqlite:///{path}"
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+        cwd=ROOT,
+        env=subprocess_env(url),
+        check=True,
+        timeout=120,
+    )
+    return url

@@ -75,6 +75,13 @@ def _jobs() -> list[Job]:
             run_at_start=True,  # a deploy may just have killed web processes holding timers
         ),
         Job(
+            "warn_budgets",
+            books_tasks.budgets_warn,
+            IntervalTrigger(minutes=5, timezone=UTC),
+            "Added job '%s' (every 5 minutes).",
+            misfire_grace_time=300,
+        ),
+        Job(
             "heartbeat",
             account_tasks.heartbeat,
             IntervalTrigger(seconds=30, timezone=UTC),

@@ -6,6 +6,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from account.tasks import worker_status
+from books.budgets import budgets_today
+
+BUDGET = inline_serializer(
+    "BudgetUse",
+    {
+        "limit": serializers.IntegerField(help_text="Calls allowed today (GEMINI_ / GOOGLE_BOOKS_DAILY_CALL_BUDGET)."),
+        "used": serializers.IntegerField(),
+        "remaining": serializers.IntegerField(),
+        "refused": serializers.IntegerField(help_text="Calls not made today because the budget was spent."),
+        "resets_at": serializers.DateTimeField(help_text="Midnight Pacific time, when Google resets its quotas."),
+    },
+)
 
 HEALTH = inline_serializer(
     "Health",
@@ -18,6 +30,12 @@ HEALTH = inline_serializer(
                 "last_seen": serializers.DateTimeField(allow_null=True, help_text="The worker's last heartbeat."),
                 "alive": serializers.BooleanField(help_text="A heartbeat within the last 90 seconds."),
             },
+        ),
+        "budgets": inline_serializer(
+            "Budgets",
+            {"gemini": BUDGET, "google_books": BUDGET},
+            required=False,
+            help_text="Today's use of the daily call budgets (absent while the database is unreachable).",
         ),
     },
 )
@@ -35,7 +53,18 @@ class HealthView(APIView):
         required (a worker restart must not take the API down)."""
         try:
             worker = worker_status()  # one query: it reads the heartbeat and proves the database answers
+            budgets = {name: _budget(use) for name, use in budgets_today().items()}
         except DatabaseError:
             worker = {"last_seen": None, "alive": False}
             return Response({"status": "unavailable", "database": "unreachable", "worker": worker}, status=503)
-        return Response({"status": "ok", "database": "ok", "worker": worker})
+        return Response({"status": "ok", "database": "ok", "worker": worker, "budgets": budgets})
+
+
+def _budget(use) -> dict:
+    return {
+        "limit": use.limit,
+        "used": use.used,
+        "remaining": use.remaining,
+        "refused": use.refused,
+        "resets_at": use.resets_at,
+    }

@@ -1,11 +1,13 @@
 import json
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
 from bookflow_api.durable import TASK_FIELDS, TaskStatus
-from books.models import Book, Bookmark, FreeTrial, Note, Summary, SummaryUnlock
-from books.summaries import summary_retry
+from books.budgets import budget_day, budget_limit
+from books.models import Book, Bookmark, FreeTrial, Note, Summary, SummaryUnlock, UpstreamUsage
+from books.summaries import summary_retry, summary_retry_at
 from books.trials import trial_end, trial_extend
 
 
@@ -46,10 +48,37 @@ class NoteAdmin(admin.ModelAdmin):
     raw_id_fields = ["user", "book"]
 
 
+class NeedsAdminFilter(admin.SimpleListFilter):
+    title = "failed rounds"
+    parameter_name = "rounds"
+
+    def lookups(self, request, model_admin):
+        return [("waiting", "Waiting for an admin's retry"), ("cooling", "Cooling off (readers may retry later)")]
+
+    def queryset(self, request, queryset):
+        failed = queryset.filter(status=TaskStatus.FAILED)
+        if self.value() == "waiting":
+            return failed.filter(failed_rounds__gte=settings.SUMMARY_MAX_FAILED_ROUNDS)
+        if self.value() == "cooling":
+            return failed.filter(failed_rounds__lt=settings.SUMMARY_MAX_FAILED_ROUNDS)
+        return queryset
+
+
 @admin.register(Summary)
 class SummaryAdmin(admin.ModelAdmin):
-    list_display = ["book", "status", "provider", "model", "attempts", "error_code", "created_at", "ready_at"]
-    list_filter = ["status", "provider", "language", "created_at"]
+    list_display = [
+        "book",
+        "status",
+        "provider",
+        "model",
+        "attempts",
+        "failed_rounds",
+        "error_code",
+        "retry_at",
+        "created_at",
+        "ready_at",
+    ]
+    list_filter = [NeedsAdminFilter, "status", "provider", "language", "created_at"]
     search_fields = ["book__title", "book__volume_id", "error_code"]
     list_select_related = ["book"]
     actions = ["retry_failed"]
@@ -62,11 +91,20 @@ class SummaryAdmin(admin.ModelAdmin):
         "model",
         "ready_at",
         *TASK_FIELDS,
+        "failed_rounds",
+        "retry_at",
         "content_preview",
     ]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @admin.display(description="Readers may retry at")
+    def retry_at(self, summary: Summary) -> str:
+        if summary.status != TaskStatus.FAILED:
+            return "—"
+        retry_at = summary_retry_at(summary)
+        return f"{retry_at:%Y-%m-%d %H:%M} UTC" if retry_at else "Only an admin (Retry action)"
 
     @admin.display(description="Content")
     def content_preview(self, summary: Summary) -> str:
@@ -136,3 +174,30 @@ class FreeTrialAdmin(admin.ModelAdmin):
     def end_now(self, request, queryset) -> None:
         ended = sum(trial_end(trial=trial) for trial in queryset.select_related("user"))
         self.message_user(request, f"Ended {ended} running trial(s).", messages.SUCCESS)
+
+
+@admin.register(UpstreamUsage)
+class UpstreamUsageAdmin(admin.ModelAdmin):
+    """Calls to Gemini and Google Books per budget day (midnight to midnight, Pacific time), kept by the code."""
+
+    list_display = ["day", "upstream", "calls", "budget", "share", "refused", "warned_at"]
+    list_filter = ["upstream", "day"]
+    date_hierarchy = "day"
+    readonly_fields = [f.name for f in UpstreamUsage._meta.concrete_fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Budget")
+    def budget(self, usage: UpstreamUsage) -> str:
+        return str(budget_limit(usage.upstream)) if usage.day == budget_day() else "—"
+
+    @admin.display(description="Used")
+    def share(self, usage: UpstreamUsage) -> str:
+        if usage.day != budget_day():
+            return "—"
+        limit = budget_limit(usage.upstream)
+        return f"{100 * usage.calls / limit:.0f} %" if limit else "100 %"

@@ -75,19 +75,19 @@ def budget_spend(upstream: str) -> bool:
     return False
 
 
-def budget_use(upstream: str) -> BudgetUse:
-    row = UpstreamUsage.objects.filter(upstream=upstream, day=budget_day()).first()
-    return BudgetUse(
-        upstream=upstream,
-        limit=budget_limit(upstream),
-        used=row.calls if row else 0,
-        refused=row.refused if row else 0,
-        resets_at=budget_resets_at(),
-    )
-
-
 def budgets_today() -> dict[str, BudgetUse]:
-    return {upstream: budget_use(upstream) for upstream in Upstream.values}
+    """Each upstream's use of today's budget, in one query."""
+    rows = {row.upstream: row for row in UpstreamUsage.objects.filter(day=budget_day())}
+    return {
+        upstream: BudgetUse(
+            upstream=upstream,
+            limit=budget_limit(upstream),
+            used=rows[upstream].calls if upstream in rows else 0,
+            refused=rows[upstream].refused if upstream in rows else 0,
+            resets_at=budget_resets_at(),
+        )
+        for upstream in Upstream.values
+    }
 
 
 def budgets_warn() -> list[str]:
@@ -100,7 +100,7 @@ def budgets_warn() -> list[str]:
             upstream=upstream, day=budget_day(), calls__gte=threshold, warned_at__isnull=True
         ).update(warned_at=timezone.now())
         if first:
-            use = budget_use(upstream)
+            use = budgets_today()[upstream]
             logger.warning(
                 "%s has used %s of today's %s calls (%s %%); at %s it is refused until %s UTC. "
                 "Raise %s_DAILY_CALL_BUDGET if your quota allows.",

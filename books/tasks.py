@@ -6,11 +6,12 @@ from datetime import timedelta
 from account.emails import email_task_run
 from account.models import EmailTask
 from bookflow_api.durable import tasks_abandon, tasks_to_resume
+from books.budgets import budgets_warn
 from books.models import FreeTrial, Summary
 from books.summaries import generate_summary, summary_round_failed
 from books.trials import expire_trials, trial_ending_reminders, trial_grant_run
 
-__all__ = ["expire_trials", "resume_stale_tasks", "trial_ending_reminders"]
+__all__ = ["budgets_warn", "expire_trials", "resume_stale_tasks", "trial_ending_reminders"]
 
 logger = logging.getLogger(__name__)
 

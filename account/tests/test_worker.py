@@ -23,6 +23,7 @@ from account.models import OneTimeCode, WorkerHeartbeat
 from account.tasks import delete_old_job_executions, delete_otps
 from account.tests.factories import UserFactory
 from account.worker import JOBS, register_jobs
+from conftest import subprocess_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,6 +105,7 @@ def test_every_job_is_stored_with_its_next_run_time(registered):
             "expire_trials",
             "trial_ending_reminders",
             "resume_stale_tasks",
+            "warn_budgets",
             "heartbeat",
         }
     )
@@ -113,6 +115,7 @@ def test_every_job_is_stored_with_its_next_run_time(registered):
     assert next_runs["expire_trials"] == datetime(2026, 3, 4, 11, 0, tzinfo=UTC)
     assert next_runs["trial_ending_reminders"] == datetime(2026, 3, 4, 10, 30, tzinfo=UTC)
     assert next_runs["resume_stale_tasks"] == datetime(2026, 3, 4, 10, 15, tzinfo=UTC)  # recovers at once
+    assert next_runs["warn_budgets"] == datetime(2026, 3, 4, 10, 20, tzinfo=UTC)
     assert next_runs["heartbeat"] == datetime(2026, 3, 4, 10, 15, tzinfo=UTC)  # beats at once
 
 
@@ -162,38 +165,13 @@ def test_run_with_an_unknown_job_names_the_real_ones(db):
 # --- Real worker processes ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def worker_database(transactional_db, tmp_path_factory) -> str:
-    """A DATABASE_URL that worker subprocesses can share with this test (committed data, real tables)."""
-    if connection.vendor == "postgresql":
-        s = connection.settings_dict
-        return f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST']}:{s['PORT'] or 5432}/{s['NAME']}"
-    path = tmp_path_factory.mktemp("worker") / "worker.sqlite3"
-    url = f"sqlite:///{path}"
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=_env(url), check=True, timeout=120
-    )
-    return url
-
-
-def _env(database_url: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "PYTEST"))}
-    return env | {
-        "DATABASE_URL": database_url,
-        "APP_SECRET_KEY": "worker-test-secret-key-0123456789-0123456789",
-        "DEBUG": "0",
-        "PYTHONUNBUFFERED": "1",
-        "DJANGO_SETTINGS_MODULE": "bookflow_api.settings",
-    }
-
-
 class WorkerProcess:
     def __init__(self, database_url: str, log: Path, **env) -> None:
         self.log = log
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "scheduler", "--standby-poll", "0.2"],
             cwd=ROOT,
-            env=_env(database_url) | env,
+            env=subprocess_env(database_url) | env,
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
         )

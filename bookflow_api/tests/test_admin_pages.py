@@ -21,7 +21,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from account.models import EmailTask, OneTimeCode, User, WorkerHeartbeat
 from account.tests.factories import UserFactory
 from bookflow_api.durable import TaskStatus
-from books.models import Book, FreeTrial, Summary, SummaryUnlock
+from books.budgets import budget_day
+from books.models import Book, FreeTrial, Summary, SummaryUnlock, UpstreamUsage
 from books.tests.factories import BookFactory, BookmarkFactory, NoteFactory
 from books.tests.fake_gemini import VALID_CONTENT
 
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.django_db
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
 
 # Rows that only the app (API, worker, scheduler) may create: an add form would bypass it or save nonsense.
-NO_ADD = [Book, SummaryUnlock, DjangoJob, DjangoJobExecution, BlacklistedToken, OutstandingToken]
+NO_ADD = [Book, SummaryUnlock, UpstreamUsage, DjangoJob, DjangoJobExecution, BlacklistedToken, OutstandingToken]
 
 
 def _summary() -> Summary:
@@ -62,6 +63,7 @@ ROWS = {
         starts_at=timezone.now(),
         ends_at=timezone.now() + timedelta(days=7),
     ),
+    "books.UpstreamUsage": lambda: UpstreamUsage.objects.create(upstream="gemini", day=budget_day(), calls=7),
     "django_apscheduler.DjangoJob": _job,
     "django_apscheduler.DjangoJobExecution": lambda: DjangoJobExecution.objects.create(
         job=_job(), status=DjangoJobExecution.SUCCESS, run_time=timezone.now(), duration=1, finished=1
