@@ -87,6 +87,9 @@ class Fakes:
         return {
             "GOOGLE_BOOKS_BASE_URL": f"http://127.0.0.1:{self.google.server_address[1]}/books/v1",
             "GEMINI_BASE_URL": f"http://127.0.0.1:{self.gemini.server_address[1]}",
+            # Benchmarks measure speed, not the daily budgets (which a run of them could spend).
+            "GOOGLE_BOOKS_DAILY_CALL_BUDGET": "1000000",
+            "GEMINI_DAILY_CALL_BUDGET": "1000000",
         }
 
 
