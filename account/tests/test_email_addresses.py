@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from account.admin import AdminUserChangeForm
 from account.models import AddressMessage, User, address_key, normalize_email
 from account.tests.factories import PASSWORD, UserFactory
 from conftest import last_code, sign_up, subscription, throttle_limit
@@ -243,3 +244,21 @@ def test_the_admin_refuses_a_second_account_under_a_quoted_spelling(client, user
 
     assert page.status_code == 200  # the form again, with its error
     assert User.objects.filter(is_staff=False).count() == 1
+
+
+def admin_change_form(user: User, **changes) -> AdminUserChangeForm:
+    """The admin's change form for `user`, sent back with `changes`."""
+    unchanged = AdminUserChangeForm(instance=user)
+    data = {name: unchanged[name].value() for name in unchanged.fields}
+    data = {name: value for name, value in data.items() if value is not None}
+    return AdminUserChangeForm(instance=user, data={**data, **changes})
+
+
+def test_an_account_stored_under_older_rules_stays_editable_in_the_admin_until_its_address_changes():
+    legacy = UserFactory(email="carol@localhost")
+
+    assert admin_change_form(legacy, is_active=False).is_valid()
+    assert admin_change_form(legacy, email="carol@[127.0.0.1]").errors["email"] == [AddressMessage.IP_LITERAL]
+    fixed = admin_change_form(legacy, email='"Carol"@example.com')
+    assert fixed.is_valid()
+    assert fixed.cleaned_data["email"] == "carol@example.com"
