@@ -14,10 +14,14 @@ from bookflow_api.durable import TASK_FIELDS
 
 
 class NormalizedEmailMixin:
-    """Store the address exactly as the API does, so an admin-made account can log in."""
+    """Store the address exactly as the API does (or refuse it as the API would), so an admin-made account
+    can log in."""
 
     def clean_email(self) -> str:
-        return normalize_email(self.cleaned_data["email"])
+        email = self.cleaned_data["email"]
+        if self.instance.pk and email == self.instance.email:
+            return email  # a row stored under older rules stays editable until its address is fixed
+        return normalize_email(email)
 
 
 class AdminUserCreationForm(NormalizedEmailMixin, UserCreationForm):

@@ -1,23 +1,105 @@
-import contextlib
+import re
+from typing import NoReturn
 
+import idna
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.timezone import now
 
 from bookflow_api.durable import DurableTask
 
+ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+DOT_ATOM = re.compile(rf"{ATEXT}(?:\.{ATEXT})*", re.ASCII | re.IGNORECASE)
+QUOTED_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
+QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
+
+
+class AddressMessage:
+    """Why an address is refused, each message saying what to write instead."""
+
+    INVALID = "Enter a valid email address."
+    TOO_LONG = "An email address can be at most 254 characters long, 64 of them before the @."
+    QUOTED = (
+        "Write the part before the @ without quotes. Addresses that need quotes (spaces, @, quotes and the like "
+        "before the @) are not accepted."
+    )
+    LOCAL_PART = (
+        "The part before the @ can use only letters a-z, digits, single dots between them and "
+        "! # $ % & ' * + - / = ? ^ _ ` { | } ~"
+    )
+    IP_LITERAL = "Use a domain name after the @, not an IP address."
+    SINGLE_LABEL = "Use a full domain name after the @, such as example.com."
+    DOMAIN = "The part after the @ is not a valid domain name."
+
+
+def _refuse(message: str) -> NoReturn:
+    raise ValidationError(message, code="invalid")
+
+
+def _local_part(local: str) -> str:
+    """The dot-atom a local part stands for: quotes and quoted pairs resolved when they are needless."""
+    quoted = QUOTED_STRING.fullmatch(local)
+    if quoted:
+        # RFC 5321: "alice" and "al\ice" name the mailbox alice; only needless quotes can go.
+        local = QUOTED_PAIR.sub(r"\1", quoted[1])
+        if not DOT_ATOM.fullmatch(local):
+            _refuse(AddressMessage.QUOTED)
+    elif not DOT_ATOM.fullmatch(local):
+        _refuse(AddressMessage.QUOTED if '"' in local else AddressMessage.LOCAL_PART)
+    if len(local) > 64:
+        _refuse(AddressMessage.TOO_LONG)
+    return local.lower()
+
+
+def _domain(domain: str) -> str:
+    """The domain's A-label form under IDNA 2008 with UTS #46 mapping (what mail is delivered to)."""
+    if domain.startswith("["):
+        _refuse(AddressMessage.IP_LITERAL)
+    try:
+        # Non-transitional: straße.de stays its own domain (IDNA 2003 made it strasse.de); the mapping still
+        # folds case, full-width letters and drops invisible soft hyphens.
+        domain = idna.encode(domain, uts46=True, transitional=False).decode("ascii")
+    except UnicodeError:  # idna.IDNAError included
+        _refuse(AddressMessage.DOMAIN)
+    if all(label.isdigit() for label in domain.split(".")):  # 127.0.0.1 without the brackets
+        _refuse(AddressMessage.IP_LITERAL)
+    if "." not in domain:
+        _refuse(AddressMessage.SINGLE_LABEL)
+    return domain
+
 
 def normalize_email(email: str) -> str:
-    """The one spelling of an address we store and look up: trimmed, lower-cased, and the domain in its
-    IDNA (punycode) form, the form mail is delivered to — so `a@ｅxample.com` and `a@exa\u00admple.com`
-    (a full-width letter, an invisible soft hyphen) are `a@example.com`, not new addresses."""
-    local, at, domain = email.strip().lower().rpartition("@")
-    if not at:
-        return domain
-    with contextlib.suppress(UnicodeError):  # not a valid international domain: validation rejects it
-        domain = domain.encode("idna").decode("ascii").lower()
-    return f"{local}@{domain}"
+    """The one spelling of an address we store and look up, or ValidationError (code `invalid`) for a form
+    that names no single public mailbox.
+
+    Trimmed; the part before the @ lower-cased and unquoted when its quotes are needless (`"alice"` is
+    `alice`), refused when they are not; the domain in IDNA 2008 A-label form, so `a@ｅxample.com` and
+    `a@exa\u00admple.com` are `a@example.com` while `x@straße.de` is `x@xn--strae-oqa.de`. IP literals,
+    single-label domains and invalid international domains are refused. Normalising twice changes nothing.
+    """
+    email = email.strip()
+    if len(email) > 320:  # generous before mapping; the stored form is checked against 254 below
+        _refuse(AddressMessage.TOO_LONG)
+    local, at, domain = email.rpartition("@")
+    if not (at and local and domain):
+        _refuse(AddressMessage.INVALID)
+    address = f"{_local_part(local)}@{_domain(domain)}"
+    if len(address) > 254:
+        _refuse(AddressMessage.TOO_LONG)
+    EmailValidator(message=AddressMessage.INVALID, allowlist=[])(address)  # e.g. a numeric or one-letter TLD
+    return address
+
+
+def address_key(email: str) -> str:
+    """`normalize_email`'s spelling, or for a form it refuses (text not validated yet, a row stored under
+    older rules) the trimmed, lower-cased text: a key for limits and trials that never fails."""
+    try:
+        return normalize_email(email)
+    except ValidationError:
+        return email.strip().lower()
 
 
 class UserManager(BaseUserManager["User"]):
@@ -36,7 +118,11 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(email, password, **fields)
 
     def get_by_natural_key(self, email: str) -> "User":
-        return self.get(email=normalize_email(email))
+        try:
+            email = normalize_email(email)
+        except ValidationError:  # a refused form names no account (admin login, createsuperuser)
+            raise self.model.DoesNotExist from None
+        return self.get(email=email)
 
 
 class Plan(models.TextChoices):

@@ -9,7 +9,7 @@ import hashlib
 
 from rest_framework.throttling import SimpleRateThrottle
 
-from account.models import normalize_email
+from account.models import address_key
 
 
 class AtomicRateThrottle(SimpleRateThrottle):
@@ -58,8 +58,9 @@ class EmailThrottle(AtomicRateThrottle):
 
     @classmethod
     def cache_key_for(cls, email: str) -> str:
-        # surrogatepass: a lone surrogate sent as \ud800 must not crash the throttle before validation
-        digest = hashlib.sha256(normalize_email(email).encode(errors="surrogatepass")).hexdigest()
+        # Counted before validation: `"alice"@example.com` and `alice@example.com` share one count. surrogatepass:
+        # a lone surrogate sent as \ud800 must not crash the throttle before validation refuses it.
+        digest = hashlib.sha256(address_key(email).encode(errors="surrogatepass")).hexdigest()
         return cls.cache_format % {"scope": cls.scope, "ident": digest}
 
     def get_cache_key(self, request, view) -> str | None:

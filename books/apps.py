@@ -6,7 +6,10 @@ class BooksConfig(AppConfig):
     name = "books"
 
     def ready(self) -> None:
+        from account.addresses import register_address_field
         from books import scheduler
+
+        register_address_field("books.FreeTrial")  # `manage.py email_collisions` checks trials' addresses too
 
         # runserver's serving child (or BOOKFLOW_BACKGROUND_SCHEDULER=on); gunicorn workers start it
         # from gunicorn.conf.py's post_worker_init, so a --preload master never runs one.

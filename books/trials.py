@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from account.emails import email_enqueue
-from account.models import EmailTask, Plan, User, normalize_email
+from account.models import EmailTask, Plan, User, address_key
 from bookflow_api.durable import TaskStatus, task_claim, task_retry_or_fail, task_succeed
 from books import scheduler
 from books.models import FreeTrial
@@ -26,7 +26,7 @@ def trial_schedule(*, user: User) -> FreeTrial | None:
     delay = settings.FREE_TRIAL_DELAY_SECONDS
     run_after = timezone.now() + timedelta(seconds=delay)
     trial, created = FreeTrial.objects.get_or_create(
-        email=normalize_email(user.email),
+        email=address_key(user.email),
         defaults={"user": user, "plan": settings.FREE_TRIAL_PLAN, "run_after": run_after},
     )
     if not created:
@@ -77,7 +77,7 @@ def trial_grant_now(*, user: User, days: int | None = None) -> bool:
     days = settings.FREE_TRIAL_DAYS if days is None else days
     with transaction.atomic():
         trial, _ = FreeTrial.objects.select_for_update().get_or_create(
-            email=normalize_email(user.email), defaults={"user": user, "plan": settings.FREE_TRIAL_PLAN}
+            email=address_key(user.email), defaults={"user": user, "plan": settings.FREE_TRIAL_PLAN}
         )
         trial.user = user
         FreeTrial.objects.filter(pk=trial.pk).update(
