@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('account', '0005_email_address_report'),
-        ('books', '0003_freetrial'),
+        ('books', '0004_summary_failed_rounds_upstream_usage'),
     ]
 
     operations = [
