@@ -31,6 +31,11 @@ Purpose = OneTimeCode.Purpose
 INVALID_CODE = ApplicationError("invalid_code", "The code is not valid. Check the latest email we sent you.")
 TOO_MANY_ATTEMPTS = ApplicationError("too_many_attempts", "Too many wrong codes. Ask for a new one.")
 ABSENT_CODE_MEMORY_SECONDS = 24 * 60 * 60
+AVATARS_NOT_CONFIGURED = ApplicationError(
+    "avatars_not_configured",
+    "Avatars cannot be uploaded to this server yet: it has no image storage configured.",
+    status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+)
 
 
 def _code_hash(*, user_id: int, purpose: str, code: str) -> str:
@@ -263,6 +268,8 @@ def user_update(*, user: User, data: dict) -> User:
 
 
 def _avatar_from_upload(upload: UploadedFile) -> ContentFile:
+    if not settings.AVATAR_UPLOADS_ENABLED:  # production without Cloudinary: the instance's disk is not kept
+        raise AVATARS_NOT_CONFIGURED
     try:
         return avatar_process(upload)
     except InvalidAvatar as exc:

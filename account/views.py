@@ -40,6 +40,7 @@ from account.throttles import (
     PasswordUserThrottle,
     RegisterIPThrottle,
 )
+from bookflow_api.errors import ErrorSerializer
 from bookflow_api.errors import error_responses as errors
 from bookflow_api.parsers import SafeFormParser, SafeJSONParser
 
@@ -55,6 +56,12 @@ ACCEPTED = OpenApiResponse(
         "on its way, unless the address got one less than a minute ago or has had 10 today (the earlier code "
         "stays valid). Only the per-client-address limit answers 429."
     )
+)
+
+AVATARS_NOT_CONFIGURED = OpenApiResponse(
+    ErrorSerializer,
+    description="`avatars_not_configured`: an avatar was sent, and this server keeps none (production without "
+    "Cloudinary); nothing was changed.",
 )
 
 
@@ -221,7 +228,9 @@ class MeView(APIView):
         return Response(UserSerializer(request.user, context={"request": request}).data)
 
     @extend_schema(
-        request=ProfileUpdateSerializer, responses={200: UserSerializer, **errors(400, 401)}, tags=["account"]
+        request=ProfileUpdateSerializer,
+        responses={200: UserSerializer, **errors(400, 401), 503: AVATARS_NOT_CONFIGURED},
+        tags=["account"],
     )
     def patch(self, request):
         serializer = ProfileUpdateSerializer(data=request.data, partial=True)

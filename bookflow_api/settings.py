@@ -168,6 +168,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 AVATAR_MAX_BYTES = 5 * 1024 * 1024
+# Uploads need a disk that is kept and served: Cloudinary, or the local one under `make run` (DEPLOYMENT.md).
+AVATAR_UPLOADS_ENABLED = USE_CLOUDINARY or DEBUG
 
 # Email: SMTP when a password is configured, the console in development; EMAIL_BACKEND overrides both.
 # Production cannot work without email (sign-up codes go by email), so it refuses to start without one.

@@ -5,6 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import ExifTags, Image, ImageFile
 
 from account.avatars import NOT_AN_IMAGE
+from bookflow_api.tests.test_configuration import PRODUCTION, start
 
 ME = "/api/v1/account/me/"
 
@@ -134,3 +135,44 @@ def test_the_stored_name_is_random_with_the_right_extension(auth_client, user):
     assert user.avatar.name.startswith("avatars/") and user.avatar.name.endswith(".jpg")
     assert "me" not in user.avatar.name.removeprefix("avatars/")
     assert response.json()["avatar_url"] == f"http://testserver/media/{user.avatar.name}"
+
+
+def test_without_a_kept_image_storage_an_avatar_refuses_the_whole_update(auth_client, user, settings):
+    settings.AVATAR_UPLOADS_ENABLED = False  # production (DEBUG off) without Cloudinary
+    body = {"first_name": "Grace", "avatar": image_file(Image.new("RGB", (8, 8)), "PNG")}
+
+    response = auth_client.patch(ME, body, format="multipart")
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "avatars_not_configured"
+    user.refresh_from_db()
+    assert (user.first_name, user.avatar.name) == ("Ada", "")
+
+
+def test_without_a_kept_image_storage_the_rest_of_the_profile_still_changes(auth_client, user, settings):
+    settings.AVATAR_UPLOADS_ENABLED = False
+
+    response = auth_client.patch(ME, {"first_name": "Grace"}, format="json")
+
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert user.first_name == "Grace"
+
+
+@pytest.mark.parametrize(
+    ("env", "enabled"),
+    [
+        (PRODUCTION, "False"),
+        ({**PRODUCTION, "CLOUDINARY_CLOUD_NAME": "c", "CLOUDINARY_API_KEY": "k", "CLOUDINARY_API_SECRET": "s"}, "True"),
+        ({"DEBUG": "1"}, "True"),
+    ],
+)
+def test_avatar_uploads_need_cloudinary_unless_debug_is_on(env, enabled):
+    command = [
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; print(settings.AVATAR_UPLOADS_ENABLED)",
+    ]
+
+    assert start(command, **env).stdout.strip() == enabled
