@@ -2,7 +2,6 @@ from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -42,7 +41,7 @@ from account.throttles import (
 )
 from bookflow_api.errors import ErrorSerializer
 from bookflow_api.errors import error_responses as errors
-from bookflow_api.parsers import SafeFormParser, SafeJSONParser
+from bookflow_api.parsers import SafeFormParser, SafeJSONParser, SafeMultiPartParser
 
 
 def auth_response(user: User, request) -> Response:
@@ -217,7 +216,7 @@ class PasswordChangeView(APIView):
 
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
-    parser_classes = [SafeJSONParser, MultiPartParser, SafeFormParser]
+    parser_classes = [SafeJSONParser, SafeMultiPartParser, SafeFormParser]  # multipart only here: the avatar
 
     def get_throttles(self):
         # Deleting the account checks the password: limit guessing like a password change.
