@@ -32,6 +32,7 @@ def _isolated(settings, tmp_path):
     cache.clear()
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.AVATAR_UPLOADS_ENABLED = True  # on that MEDIA_ROOT, as under `make run`
     settings.SECURE_SSL_REDIRECT = False  # tests speak plain HTTP to the app, as Render's proxy would after TLS
     yield
     cache.clear()

@@ -178,7 +178,8 @@ class ProfileUpdateSerializer(serializers.Serializer):
         child=serializers.SlugField(max_length=50), max_length=20, required=False, allow_empty=True
     )
     timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
-    avatar = serializers.ImageField(required=False)
+    # A file, not an ImageField: that would open and verify it with Pillow before account.avatars measures it.
+    avatar = serializers.FileField(required=False, help_text="A JPEG, PNG, WebP or GIF of at most 4096x4096 pixels.")
 
     def validate_interests(self, value: list[str]) -> list[str]:
         unknown = sorted(set(value) - BY_SLUG.keys())

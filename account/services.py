@@ -9,6 +9,8 @@ from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.models import update_last_login
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -18,6 +20,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from account.avatars import InvalidAvatar, avatar_process
 from account.emails import email_enqueue
 from account.models import OneTimeCode, User, normalize_email
 from account.throttles import code_send_allowed
@@ -28,6 +31,11 @@ Purpose = OneTimeCode.Purpose
 INVALID_CODE = ApplicationError("invalid_code", "The code is not valid. Check the latest email we sent you.")
 TOO_MANY_ATTEMPTS = ApplicationError("too_many_attempts", "Too many wrong codes. Ask for a new one.")
 ABSENT_CODE_MEMORY_SECONDS = 24 * 60 * 60
+AVATARS_NOT_CONFIGURED = ApplicationError(
+    "avatars_not_configured",
+    "Avatars cannot be uploaded to this server yet: it has no image storage configured.",
+    status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+)
 
 
 def _code_hash(*, user_id: int, purpose: str, code: str) -> str:
@@ -247,7 +255,9 @@ def password_change(*, user: User, current_password: str, new_password: str) -> 
 
 
 def user_update(*, user: User, data: dict) -> User:
-    """Apply already-validated profile fields."""
+    """Apply already-validated profile fields; an avatar that cannot be kept refuses the whole update."""
+    if "avatar" in data:
+        data = {**data, "avatar": _avatar_from_upload(data["avatar"])}
     old_avatar = user.avatar.name if "avatar" in data else ""
     for field, value in data.items():
         setattr(user, field, value)
@@ -255,6 +265,15 @@ def user_update(*, user: User, data: dict) -> User:
     if old_avatar and old_avatar != user.avatar.name:
         user.avatar.storage.delete(old_avatar)
     return user
+
+
+def _avatar_from_upload(upload: UploadedFile) -> ContentFile:
+    if not settings.AVATAR_UPLOADS_ENABLED:  # production without Cloudinary: the instance's disk is not kept
+        raise AVATARS_NOT_CONFIGURED
+    try:
+        return avatar_process(upload)
+    except InvalidAvatar as exc:
+        raise ApplicationError("invalid", str(exc), errors={"avatar": [str(exc)]}) from exc
 
 
 def user_delete(*, user: User, password: str) -> None:

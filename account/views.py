@@ -2,7 +2,6 @@ from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -40,8 +39,9 @@ from account.throttles import (
     PasswordUserThrottle,
     RegisterIPThrottle,
 )
+from bookflow_api.errors import ErrorSerializer
 from bookflow_api.errors import error_responses as errors
-from bookflow_api.parsers import SafeFormParser, SafeJSONParser
+from bookflow_api.parsers import SafeFormParser, SafeJSONParser, SafeMultiPartParser
 
 
 def auth_response(user: User, request) -> Response:
@@ -55,6 +55,12 @@ ACCEPTED = OpenApiResponse(
         "on its way, unless the address got one less than a minute ago or has had 10 today (the earlier code "
         "stays valid). Only the per-client-address limit answers 429."
     )
+)
+
+AVATARS_NOT_CONFIGURED = OpenApiResponse(
+    ErrorSerializer,
+    description="`avatars_not_configured`: an avatar was sent, and this server keeps none (production without "
+    "Cloudinary); nothing was changed.",
 )
 
 
@@ -210,7 +216,7 @@ class PasswordChangeView(APIView):
 
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
-    parser_classes = [SafeJSONParser, MultiPartParser, SafeFormParser]
+    parser_classes = [SafeJSONParser, SafeMultiPartParser, SafeFormParser]  # multipart only here: the avatar
 
     def get_throttles(self):
         # Deleting the account checks the password: limit guessing like a password change.
@@ -221,7 +227,9 @@ class MeView(APIView):
         return Response(UserSerializer(request.user, context={"request": request}).data)
 
     @extend_schema(
-        request=ProfileUpdateSerializer, responses={200: UserSerializer, **errors(400, 401)}, tags=["account"]
+        request=ProfileUpdateSerializer,
+        responses={200: UserSerializer, **errors(400, 401), 503: AVATARS_NOT_CONFIGURED},
+        tags=["account"],
     )
     def patch(self, request):
         serializer = ProfileUpdateSerializer(data=request.data, partial=True)

@@ -31,13 +31,36 @@ class SafeJSONParser(parsers.JSONParser):
 
 
 class SafeFormParser(parsers.FormParser):
-    """DRF's form parser; a body in a charset that is not a text encoding is a parse error, not a crash."""
+    """DRF's form parser, bounded like JSON (DATA_UPLOAD_MAX_MEMORY_SIZE, refused unread); a body in a charset
+    that is not a text encoding is a parse error, not a crash."""
 
     def parse(self, stream, media_type=None, parser_context=None):
+        _refuse_longer_than(settings.DATA_UPLOAD_MAX_MEMORY_SIZE, parser_context)
         try:
             return super().parse(stream, media_type, parser_context)
         except (LookupError, UnicodeError) as exc:
             raise exceptions.ParseError(f"Form parse error - {type(exc).__name__}") from exc
+
+
+class SafeMultiPartParser(parsers.MultiPartParser):
+    """DRF's multipart parser, bounded: a body longer than MULTIPART_MAX_BYTES is refused before any of it is
+    read. (Django counts only the text fields against DATA_UPLOAD_MAX_MEMORY_SIZE, never the files.)"""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        _refuse_longer_than(settings.MULTIPART_MAX_BYTES, parser_context)
+        return super().parse(stream, media_type, parser_context)
+
+
+def _refuse_longer_than(limit: int | None, parser_context: dict) -> None:
+    """Raise RequestTooLarge when the declared Content-Length passes `limit`. The declaration is what counts:
+    Django's WSGI request reads no further than it, and a body without one (chunked) as empty."""
+    meta = parser_context["request"].META
+    try:
+        length = int(meta.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if limit is not None and length > limit:
+        raise RequestTooLarge()
 
 
 def _reject_constant(name: str):

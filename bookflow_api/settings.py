@@ -168,6 +168,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 AVATAR_MAX_BYTES = 5 * 1024 * 1024
+MULTIPART_MAX_BYTES = AVATAR_MAX_BYTES + 64 * 1024  # the avatar, the profile's text fields, the framing
+# Uploads need a disk that is kept and served: Cloudinary, or the local one under `make run` (DEPLOYMENT.md).
+AVATAR_UPLOADS_ENABLED = USE_CLOUDINARY or DEBUG
 
 # Email: SMTP when a password is configured, the console in development; EMAIL_BACKEND overrides both.
 # Production cannot work without email (sign-up codes go by email), so it refuses to start without one.
@@ -289,11 +292,9 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # ASCII JSON: any text a client sends (even a lone surrogate) can be echoed back in an error.
     "UNICODE_JSON": False,
-    "DEFAULT_PARSER_CLASSES": [
-        "bookflow_api.parsers.SafeJSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "bookflow_api.parsers.SafeFormParser",
-    ],
+    # Multipart only on the views that take files (account/me/): elsewhere it is a 415, its body unread.
+    "DEFAULT_PARSER_CLASSES": ["bookflow_api.parsers.SafeJSONParser", "bookflow_api.parsers.SafeFormParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",  # DRF's test client would send multipart where the API speaks JSON
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "bookflow_api.errors.exception_handler",
     # Behind Render's proxy set NUM_PROXIES=1 so clients cannot spoof X-Forwarded-For.

@@ -92,7 +92,7 @@ def test_the_users_migration_rewrites_and_prints_its_report(capsys):
 
 def test_the_trials_migration_keeps_a_rewritten_address_on_the_trial_it_had(capsys):
     FreeTrial.objects.create(email='"once"@example.com')
-    migration = importlib.import_module("books.migrations.0004_freetrial_address_report")
+    migration = importlib.import_module("books.migrations.0005_freetrial_address_report")
 
     migration.check_trial_addresses(apps, schema_editor=None)
 
@@ -105,7 +105,7 @@ def test_the_migrations_print_nothing_when_every_address_is_in_its_one_spelling(
     FreeTrial.objects.create(email="alice@example.com")
 
     importlib.import_module("account.migrations.0005_email_address_report").check_user_addresses(apps, None)
-    importlib.import_module("books.migrations.0004_freetrial_address_report").check_trial_addresses(apps, None)
+    importlib.import_module("books.migrations.0005_freetrial_address_report").check_trial_addresses(apps, None)
 
     assert capsys.readouterr().out == ""
 
