@@ -1,7 +1,9 @@
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.core.files.uploadedfile import UploadedFile
 from django_apscheduler.admin import DjangoJobAdmin as BaseDjangoJobAdmin
 from django_apscheduler.admin import DjangoJobExecutionAdmin as BaseDjangoJobExecutionAdmin
 from django_apscheduler.models import DjangoJob, DjangoJobExecution
@@ -9,6 +11,7 @@ from rest_framework_simplejwt.token_blacklist.admin import BlacklistedTokenAdmin
 from rest_framework_simplejwt.token_blacklist.admin import OutstandingTokenAdmin as BaseOutstandingTokenAdmin
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from account.avatars import InvalidAvatar, avatar_process
 from account.models import EmailTask, OneTimeCode, User, WorkerHeartbeat, normalize_email
 from bookflow_api.durable import TASK_FIELDS
 
@@ -34,6 +37,18 @@ class AdminUserChangeForm(NormalizedEmailMixin, UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+    def clean_avatar(self):
+        """An avatar uploaded here is kept under the API's rules: measured, shrunk, stripped of metadata."""
+        avatar = self.cleaned_data.get("avatar")
+        if not isinstance(avatar, UploadedFile):  # unchanged, or cleared
+            return avatar
+        if not settings.AVATAR_UPLOADS_ENABLED:
+            raise forms.ValidationError("Avatars need Cloudinary in production (see DEPLOYMENT.md).")
+        try:
+            return avatar_process(avatar)
+        except InvalidAvatar as exc:
+            raise forms.ValidationError(str(exc)) from exc
 
 
 class ViewOnlyAdmin(admin.ModelAdmin):

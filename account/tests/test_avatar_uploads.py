@@ -5,6 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import ExifTags, Image, ImageFile
 
 from account.avatars import NOT_AN_IMAGE
+from bookflow_api.tests.test_admin_pages import page_form_data
 from bookflow_api.tests.test_configuration import PRODUCTION, start
 from bookflow_api.tests.test_parsers import UnreadableBody
 
@@ -220,3 +221,26 @@ def test_the_schema_shows_the_avatar_as_a_multipart_file_and_documents_the_503(a
     assert {"413", "415"} <= set(patch["responses"])
     assert "avatars_not_configured" in patch["responses"]["503"]["description"]
     assert "multipart/form-data" not in schema["paths"]["/api/v1/auth/login/"]["post"]["requestBody"]["content"]
+
+
+def test_an_avatar_uploaded_in_the_admin_is_processed_like_one_from_the_api(admin_client, user):
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Phone"
+    page = admin_client.get(f"/admin/account/user/{user.pk}/change/")
+    form = page_form_data(page) | {"avatar": image_file(Image.new("RGB", (2000, 1000)), "JPEG", "a.jpg", exif=exif)}
+
+    response = admin_client.post(f"/admin/account/user/{user.pk}/change/", form)
+
+    assert response.status_code == 302
+    stored = stored_avatar(user)
+    assert (stored.format, stored.size, dict(stored.getexif())) == ("JPEG", (512, 256), {})
+
+
+def test_an_image_the_api_would_refuse_is_refused_in_the_admin_too(admin_client, user):
+    page = admin_client.get(f"/admin/account/user/{user.pk}/change/")
+    form = page_form_data(page) | {"avatar": image_file(Image.new("1", (12000, 12000)), "PNG", "huge.png")}
+
+    response = admin_client.post(f"/admin/account/user/{user.pk}/change/", form)
+
+    assert response.status_code == 200
+    assert "too large" in str(response.context["adminform"].form.errors["avatar"])
