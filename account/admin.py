@@ -1,9 +1,14 @@
+from axes.admin import AccessAttemptAdmin as BaseAccessAttemptAdmin
+from axes.admin import AccessLogAdmin as BaseAccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import OuterRef, Subquery, Sum
+from django.utils import timezone
 from django_apscheduler.admin import DjangoJobAdmin as BaseDjangoJobAdmin
 from django_apscheduler.admin import DjangoJobExecutionAdmin as BaseDjangoJobExecutionAdmin
 from django_apscheduler.models import DjangoJob, DjangoJobExecution
@@ -63,6 +68,7 @@ class ViewOnlyAdmin(admin.ModelAdmin):
 
 # Third-party admins, re-registered as view-only: their rows are written by login/logout and by the worker.
 admin.site.unregister([OutstandingToken, BlacklistedToken, DjangoJob, DjangoJobExecution])
+admin.site.unregister([AccessAttempt, AccessLog, AccessFailureLog])  # axes' failure log is off: its page stays empty
 
 
 @admin.register(OutstandingToken)
@@ -94,6 +100,47 @@ class DjangoJobAdmin(ViewOnlyAdmin, BaseDjangoJobAdmin):
 class DjangoJobExecutionAdmin(ViewOnlyAdmin, BaseDjangoJobExecutionAdmin):
     """The log of job runs, written by the scheduler. (Its form could not even save a successful run: it requires
     `exception` and `traceback`, and offers no "Missed!" or "Max instances!" status.)"""
+
+
+def _recent_failures(field: str) -> Subquery:
+    """The failures still counting for the lockout of this row's address (or client address): all its rows'."""
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    same = AccessAttempt.objects.filter(attempt_time__gte=since, **{field: OuterRef(field)})
+    return Subquery(same.values(field).annotate(total=Sum("failures_since_start")).values("total"))
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(ViewOnlyAdmin, BaseAccessAttemptAdmin):
+    """Failed admin sign-ins, written by axes: one row per address, client address and browser. Deleting the rows
+    behind a lockout lifts it at once (search the address or client address, select all, delete)."""
+
+    list_display = ["attempt_time", "username", "ip_address", "failures_since_start", "locked_out", "user_agent"]
+    list_filter = ["attempt_time"]
+    actions = []  # axes' "clean up expired attempts" needs a request axes has seen; expired rows count for nothing
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(address_failures=_recent_failures("username"), client_failures=_recent_failures("ip_address"))
+        )
+
+    @admin.display(description="Locked out")
+    def locked_out(self, attempt: AccessAttempt) -> str:
+        locked = [
+            name
+            for name, failures, limit in [
+                ("address", attempt.address_failures, settings.ADMIN_LOGIN_FAILURE_LIMIT),
+                ("client address", attempt.client_failures, settings.ADMIN_LOGIN_IP_FAILURE_LIMIT),
+            ]
+            if (failures or 0) >= limit
+        ]
+        return " and ".join(locked) or "no"
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ViewOnlyAdmin, BaseAccessLogAdmin):
+    """Successful admin sign-ins and sign-outs, written by axes."""
 
 
 @admin.register(User)

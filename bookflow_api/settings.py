@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_apscheduler",
+    "axes",  # before account: account/admin.py re-registers its admin pages
     "account",
     "books",
 ]
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes asks: turns a locked-out admin sign-in into its 429 page
 ]
 
 ROOT_URLCONF = "bookflow_api.urls"
@@ -301,6 +303,47 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": config("NUM_PROXIES", default=0, cast=int),
     "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
 }
+
+
+# Admin login lockout (django-axes; account/admin_lockout.py, DEPLOYMENT.md). Failed sign-ins to /admin/login/
+# are counted in the database, which every gunicorn worker shares. At ADMIN_LOGIN_FAILURE_LIMIT for one
+# address, or ADMIN_LOGIN_IP_FAILURE_LIMIT from one client address, sign-in is refused (429, no password hashed)
+# until they are ADMIN_LOGIN_COOLOFF_MINUTES old; a failure counts while the next comes within that time.
+# The API login is not counted: it has its own throttles.
+def _at_least_one(name: str, value: str) -> int:
+    if not (value.strip().isascii() and value.strip().isdigit() and int(value) >= 1):
+        raise ImproperlyConfigured(f"{name} must be a whole number of at least 1, not {value!r}.")
+    return int(value)
+
+
+ADMIN_LOGIN_FAILURE_LIMIT = _at_least_one("ADMIN_LOGIN_FAILURE_LIMIT", config("ADMIN_LOGIN_FAILURE_LIMIT", default="5"))
+ADMIN_LOGIN_IP_FAILURE_LIMIT = _at_least_one(
+    "ADMIN_LOGIN_IP_FAILURE_LIMIT", config("ADMIN_LOGIN_IP_FAILURE_LIMIT", default="20")
+)
+ADMIN_LOGIN_COOLOFF_MINUTES = _at_least_one(
+    "ADMIN_LOGIN_COOLOFF_MINUTES", config("ADMIN_LOGIN_COOLOFF_MINUTES", default="15")
+)
+if ADMIN_LOGIN_IP_FAILURE_LIMIT < ADMIN_LOGIN_FAILURE_LIMIT:
+    raise ImproperlyConfigured(
+        f"ADMIN_LOGIN_IP_FAILURE_LIMIT ({ADMIN_LOGIN_IP_FAILURE_LIMIT}) is below ADMIN_LOGIN_FAILURE_LIMIT "
+        f"({ADMIN_LOGIN_FAILURE_LIMIT}): one client address tries many addresses, so give it at least as many."
+    )
+AUTHENTICATION_BACKENDS = [
+    "account.admin_lockout.AdminLoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "account.admin_lockout.AdminLoginLockoutHandler"
+AXES_ONLY_ADMIN_SITE = True
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = ADMIN_LOGIN_FAILURE_LIMIT  # per address; the handler adds the per-client limit
+AXES_COOLOFF_TIME = timedelta(minutes=ADMIN_LOGIN_COOLOFF_MINUTES)
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # refused tries are not counted: the pause ends on time
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"  # the admin form's field, and authenticate()'s keyword
+AXES_USERNAME_CALLABLE = "account.admin_lockout.admin_login_address"
+AXES_CLIENT_IP_CALLABLE = "account.admin_lockout.client_ip"  # NUM_PROXIES, as the API throttles
+AXES_LOCKOUT_CALLABLE = "account.admin_lockout.lockout_response"
+AXES_VERBOSE = False  # no start-up banner in every manage.py command's output
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=60),

@@ -7,6 +7,7 @@ row maker in ROWS). Forms are submitted back as a browser would: the values the 
 from datetime import timedelta
 
 import pytest
+from axes.models import AccessAttempt, AccessLog
 from django.contrib import admin
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.contrib.auth.models import Group
@@ -31,7 +32,17 @@ pytestmark = pytest.mark.django_db
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
 
 # Rows that only the app (API, worker, scheduler) may create: an add form would bypass it or save nonsense.
-NO_ADD = [Book, SummaryUnlock, UpstreamUsage, DjangoJob, DjangoJobExecution, BlacklistedToken, OutstandingToken]
+NO_ADD = [
+    Book,
+    SummaryUnlock,
+    UpstreamUsage,
+    DjangoJob,
+    DjangoJobExecution,
+    BlacklistedToken,
+    OutstandingToken,
+    AccessAttempt,
+    AccessLog,
+]
 
 
 def _summary() -> Summary:
@@ -72,6 +83,16 @@ ROWS = {
         jti=RefreshToken.for_user(UserFactory())["jti"]
     ),
     "token_blacklist.BlacklistedToken": lambda: RefreshToken.for_user(UserFactory()).blacklist()[0],
+    "axes.AccessAttempt": lambda: AccessAttempt.objects.create(
+        username="staff@example.com",
+        ip_address="198.51.100.7",
+        user_agent="Firefox",
+        path_info="/admin/login/",
+        failures_since_start=5,
+    ),
+    "axes.AccessLog": lambda: AccessLog.objects.create(
+        username="staff@example.com", ip_address="198.51.100.7", user_agent="Firefox", path_info="/admin/login/"
+    ),
 }
 
 

@@ -63,6 +63,8 @@ def test_a_complete_production_configuration_starts():
         ({"THROTTLE_RATES": "no_such_scope=1/min"}, "THROTTLE_RATES"),
         ({"THROTTLE_RATES": "login_ip=ten/min"}, "THROTTLE_RATES"),
         ({"THROTTLE_RATES": "login_ip=10/fortnight"}, "THROTTLE_RATES"),
+        ({"ADMIN_LOGIN_COOLOFF_MINUTES": "0"}, "ADMIN_LOGIN_COOLOFF_MINUTES"),
+        ({"ADMIN_LOGIN_IP_FAILURE_LIMIT": "3"}, "ADMIN_LOGIN_IP_FAILURE_LIMIT"),
     ],
 )
 @pytest.mark.parametrize("command", [["check"], ["scheduler", "--list"]])

@@ -36,6 +36,7 @@ NOT_IN_BLUEPRINT = {
     "THROTTLE_RATES": "an override of the default rate limits; set it in the dashboard only to change a limit",
 }
 WEB_ONLY = {"WEB_CONCURRENCY", "NUM_PROXIES", "BOOKFLOW_BACKGROUND_SCHEDULER", "CORS_ALLOWED_ORIGINS"}
+WEB_ONLY |= {"ADMIN_LOGIN_FAILURE_LIMIT", "ADMIN_LOGIN_IP_FAILURE_LIMIT", "ADMIN_LOGIN_COOLOFF_MINUTES"}
 # The keys of Render's Blueprint specification that this file may use (render.com/docs/blueprint-spec).
 SERVICE_KEYS = {
     "type", "name", "runtime", "region", "plan", "buildCommand", "startCommand", "preDeployCommand",

@@ -1,0 +1,209 @@
+"""The admin login locks out password guessing (django-axes): per address, per client address, for a cool-off.
+
+Over HTTP against /admin/login/, as a browser (or a guessing script) would post it.
+"""
+
+import logging
+from datetime import timedelta
+
+import pytest
+from axes.models import AccessAttempt
+from django.contrib.auth.hashers import MD5PasswordHasher
+from django.test import Client
+
+from account.models import User
+
+pytestmark = pytest.mark.django_db
+
+STAFF, RIGHT, WRONG = "staff@example.com", "staff-pass-123456", "not-the-password"
+HOME, ELSEWHERE = "198.51.100.7", "198.51.100.99"
+
+
+@pytest.fixture
+def staff():
+    return User.objects.create_superuser(STAFF, RIGHT)
+
+
+@pytest.fixture
+def hashing(monkeypatch) -> list[str]:
+    """Every call into the password hasher from now on: checking a password, or hashing one."""
+    calls = []
+
+    def spy(name: str):
+        original = getattr(MD5PasswordHasher, name)
+
+        def spied(self, *args, **kwargs):
+            calls.append(name)
+            return original(self, *args, **kwargs)
+
+        return spied
+
+    for name in ("verify", "encode"):
+        monkeypatch.setattr(MD5PasswordHasher, name, spy(name))
+    return calls
+
+
+def post_login(email: str, password: str, ip: str = HOME, **headers):
+    """The admin login form, posted from a fresh browser at `ip`."""
+    body = {"username": email, "password": password, "next": "/admin/"}
+    return Client().post("/admin/login/", body, REMOTE_ADDR=ip, **headers)
+
+
+def sign_in(email: str, password: str, ip: str = HOME, **headers) -> int:
+    """The answer's status: 302 signed in, 200 refused, 429 locked out."""
+    return post_login(email, password, ip, **headers).status_code
+
+
+def fail(times: int, email: str = STAFF, ip: str = HOME, **headers) -> list[int]:
+    return [sign_in(email, WRONG, ip, **headers) for _ in range(times)]
+
+
+def test_five_wrong_passwords_lock_the_address_and_the_sixth_try_is_refused_without_hashing(staff, hashing):
+    assert fail(5) == [200, 200, 200, 200, 429]
+    assert hashing  # the five were checked
+    hashing.clear()
+
+    assert sign_in(STAFF, RIGHT) == 429
+    assert hashing == []
+
+
+def test_the_locked_page_is_a_429_that_says_when_to_come_back(staff):
+    fail(5)
+
+    response = post_login(STAFF, RIGHT)
+
+    assert response.status_code == 429 and response["Retry-After"] == "900"
+    assert "Try again in 15 minutes" in response.content.decode()
+
+
+def test_the_locked_page_does_not_tell_whether_the_account_exists(staff):
+    fail(5, STAFF, ip=HOME)
+    fail(5, "nobody@example.com", ip=ELSEWHERE)
+
+    known, unknown = post_login(STAFF, WRONG, HOME), post_login("nobody@example.com", WRONG, ELSEWHERE)
+
+    assert known.status_code == unknown.status_code == 429
+    assert known.content == unknown.content
+
+
+def test_case_variants_of_an_address_count_as_one_address(staff):
+    for email in ["Staff@Example.com", "STAFF@example.com", " staff@EXAMPLE.com", "staff@example.COM"]:
+        assert sign_in(email, WRONG) == 200
+
+    assert sign_in("sTaFf@example.com", WRONG) == 429
+    assert sign_in(STAFF, RIGHT) == 429
+
+
+def test_the_address_lockout_holds_from_every_client_address_and_spares_other_addresses(staff):
+    User.objects.create_superuser("other@example.com", RIGHT)
+    fail(5)
+
+    assert sign_in(STAFF, RIGHT, ip=ELSEWHERE) == 429
+    assert sign_in("other@example.com", RIGHT, ip=HOME) == 302
+
+
+def test_twenty_failures_from_one_client_address_lock_it_for_every_address(staff):
+    statuses = [sign_in(f"guess{n}@example.com", WRONG) for n in range(20)]
+
+    assert statuses == [200] * 19 + [429]
+    assert sign_in("guess99@example.com", WRONG) == 429
+    assert sign_in(STAFF, RIGHT) == 429
+
+
+def test_a_locked_client_address_does_not_lock_other_client_addresses(staff):
+    [sign_in(f"guess{n}@example.com", WRONG) for n in range(20)]
+
+    assert sign_in(STAFF, RIGHT, ip=ELSEWHERE) == 302
+
+
+def test_a_success_before_the_limit_clears_the_address(staff):
+    fail(4)
+    assert sign_in(STAFF, RIGHT) == 302
+
+    assert fail(4) == [200] * 4
+    assert sign_in(STAFF, RIGHT) == 302
+
+
+def test_after_the_cool_off_the_address_signs_in_again(staff, clock):
+    fail(5)
+
+    clock.shift(timedelta(minutes=14, seconds=59))
+    assert sign_in(STAFF, RIGHT) == 429
+    clock.shift(timedelta(seconds=2))
+    assert sign_in(STAFF, RIGHT) == 302
+
+
+def test_refused_tries_during_the_cool_off_do_not_extend_it(staff, clock):
+    fail(5)
+    clock.shift(timedelta(minutes=10))
+    assert fail(3) == [429] * 3
+
+    clock.shift(timedelta(minutes=5, seconds=1))
+    assert sign_in(STAFF, RIGHT) == 302
+
+
+def test_failures_further_apart_than_the_cool_off_do_not_add_up(staff, clock):
+    assert fail(4) == [200] * 4
+    clock.shift(timedelta(minutes=16))
+
+    assert fail(4) == [200] * 4
+    assert sign_in(STAFF, RIGHT) == 302
+
+
+def test_the_admin_shows_the_lockout_and_deleting_its_attempts_lifts_it(staff, admin_client):
+    fail(5)
+    changelist = admin_client.get("/admin/axes/accessattempt/")
+    assert changelist.status_code == 200 and STAFF in changelist.content.decode()
+    assert '<td class="field-locked_out">address</td>' in changelist.content.decode()
+
+    ids = list(AccessAttempt.objects.filter(username=STAFF).values_list("pk", flat=True))
+    body = {"action": "delete_selected", "_selected_action": ids, "post": "yes"}
+    assert admin_client.post("/admin/axes/accessattempt/", body).status_code == 302
+
+    assert sign_in(STAFF, RIGHT) == 302
+
+
+def test_a_spoofed_x_forwarded_for_does_not_dodge_the_client_limit_without_a_proxy(staff):
+    statuses = [sign_in(f"guess{n}@example.com", WRONG, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}") for n in range(20)]
+
+    assert statuses[-1] == 429
+    assert sign_in(STAFF, RIGHT, HTTP_X_FORWARDED_FOR="203.0.113.250") == 429
+
+
+def test_behind_one_proxy_the_address_it_forwarded_is_the_client(staff, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    proxy = "10.0.0.1"
+
+    for n in range(20):  # the guesser puts a new address in front of the one Render appends
+        sign_in(f"guess{n}@example.com", WRONG, ip=proxy, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 203.0.113.7")
+
+    assert sign_in(STAFF, RIGHT, ip=proxy, HTTP_X_FORWARDED_FOR="192.0.2.200, 203.0.113.7") == 429
+    assert sign_in(STAFF, RIGHT, ip=proxy, HTTP_X_FORWARDED_FOR="203.0.113.8") == 302
+
+
+def test_the_api_login_is_not_blocked_by_an_admin_lockout(staff, api_client):
+    fail(5)
+
+    response = api_client.post("/api/v1/auth/login/", {"email": STAFF, "password": RIGHT}, format="json")
+
+    assert response.status_code == 200
+
+
+def test_api_login_failures_are_not_counted_by_the_admin_lockout(staff, api_client, caplog):
+    with caplog.at_level(logging.WARNING, logger="axes"):
+        for _ in range(6):
+            response = api_client.post("/api/v1/auth/login/", {"email": STAFF, "password": WRONG}, format="json")
+            assert response.status_code == 401
+
+    assert AccessAttempt.objects.count() == 0
+    assert [record.getMessage() for record in caplog.records if record.name.startswith("axes")] == []
+    assert sign_in(STAFF, RIGHT) == 302
+
+
+def test_an_address_the_api_would_refuse_is_counted_not_a_500(client):
+    answers = [
+        client.post("/admin/login/", {"username": "root@localhost", "password": "wrong"}).status_code
+        for _ in range(6)
+    ]
+
+    assert answers == [200] * 4 + [429] * 2
