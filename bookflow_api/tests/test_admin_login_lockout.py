@@ -202,8 +202,7 @@ def test_api_login_failures_are_not_counted_by_the_admin_lockout(staff, api_clie
 
 def test_an_address_the_api_would_refuse_is_counted_not_a_500(client):
     answers = [
-        client.post("/admin/login/", {"username": "root@localhost", "password": "wrong"}).status_code
-        for _ in range(6)
+        client.post("/admin/login/", {"username": "root@localhost", "password": "wrong"}).status_code for _ in range(6)
     ]
 
     assert answers == [200] * 4 + [429] * 2
