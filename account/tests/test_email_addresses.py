@@ -11,7 +11,7 @@ from django.urls import reverse
 from account.admin import AdminUserChangeForm
 from account.models import AddressMessage, User, address_key, normalize_email
 from account.tests.factories import PASSWORD, UserFactory
-from conftest import last_code, sign_up, subscription, throttle_limit
+from conftest import last_code, throttle_limit
 
 REGISTER = "/api/v1/auth/register/"
 VERIFY = "/api/v1/auth/verify-email/"
@@ -198,21 +198,6 @@ def test_quoted_spellings_share_an_addresss_code_guesses(api_client, settings):
         answers.append(api_client.post(VERIFY, body, format="json").json()["code"])
 
     assert answers[-1] == "too_many_attempts"
-
-
-def test_a_quoted_spelling_of_a_deleted_account_gets_no_second_trial(api_client, tasks):
-    reader = sign_up(api_client, "once@example.com")
-    tasks.run_all()
-    api_client.force_authenticate(reader)
-    assert api_client.delete("/api/v1/account/me/", {"password": PASSWORD}, format="json").status_code == 204
-    api_client.force_authenticate(None)
-
-    again = sign_up(api_client, '"Once"@example.com')
-    tasks.run_all()
-
-    assert again.email == "once@example.com"
-    assert subscription(api_client, again)["status"] == "none"
-    assert [m.subject for m in mail.outbox].count("Your BookFlow free trial has started") == 1
 
 
 # --- Admin, createsuperuser, the manager ------------------------------------------------------------

@@ -4,6 +4,8 @@ from pathlib import Path
 import pytest
 import responses
 
+from books.tests import fake_gemini
+
 DATA = Path(__file__).parent / "data"
 BASE = "https://books.test/books/v1"
 
@@ -23,3 +25,16 @@ def upstream():
     """Google Books at the transport: every request must be expected by the test."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
+
+
+@pytest.fixture
+def gemini(settings):
+    """The local fake Gemini, with the real google-genai client pointed at it (`server.script`, `server.calls`)."""
+    server = fake_gemini.start()
+    settings.GOOGLE_API_KEY = "test-gemini-key"
+    settings.SUMMARY_PROVIDER = "auto"
+    settings.GEMINI_BASE_URL = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.GEMINI_TIMEOUT_SECONDS = 1
+    yield server
+    server.shutdown()
+    server.server_close()

@@ -17,17 +17,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def broken_gemini(settings):
+def broken_gemini(gemini):
     """Gemini answering every call with a transient error: each round of a summary is 4 failed calls."""
-    server = fake_gemini.start()
-    server.script.extend([(503, fake_gemini.error(503, "Overloaded"))] * 100)
-    settings.GOOGLE_API_KEY = "test-gemini-key"
-    settings.SUMMARY_PROVIDER = "auto"
-    settings.GEMINI_BASE_URL = f"http://127.0.0.1:{server.server_address[1]}"
-    settings.GEMINI_TIMEOUT_SECONDS = 1
-    yield server
-    server.shutdown()
-    server.server_close()
+    gemini.script.extend([(503, fake_gemini.error(503, "Overloaded"))] * 100)
+    return gemini
 
 
 def unlock(client, volume_id: str = "failing0001"):

@@ -15,18 +15,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def gemini(settings):
-    server = fake_gemini.start()
-    settings.GOOGLE_API_KEY = "test-gemini-key"
-    settings.SUMMARY_PROVIDER = "auto"
-    settings.GEMINI_BASE_URL = f"http://127.0.0.1:{server.server_address[1]}"
-    settings.GEMINI_TIMEOUT_SECONDS = 1
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
 def book():
     return BookFactory(volume_id="habits00001", title="Atomic Habits", description="A book. " * 3)
 

@@ -15,7 +15,6 @@ from bookflow_api.durable import TaskStatus
 from books.budgets import budget_day, budget_resets_at, budget_spend, budgets_warn
 from books.models import Summary, UpstreamUsage
 from books.tasks import resume_stale_tasks
-from books.tests import fake_gemini
 from books.tests.conftest import BASE, payload
 from books.tests.factories import BookFactory, seed_book
 from conftest import ROOT, reader_client, subprocess_env
@@ -23,18 +22,6 @@ from conftest import ROOT, reader_client, subprocess_env
 pytestmark = pytest.mark.django_db
 
 SEARCH = "/api/v1/books/search/"
-
-
-@pytest.fixture
-def gemini(settings):
-    server = fake_gemini.start()
-    settings.GOOGLE_API_KEY = "test-gemini-key"
-    settings.SUMMARY_PROVIDER = "auto"
-    settings.GEMINI_BASE_URL = f"http://127.0.0.1:{server.server_address[1]}"
-    settings.GEMINI_TIMEOUT_SECONDS = 1
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
