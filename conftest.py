@@ -154,10 +154,11 @@ class TaskQueue:
 
 @pytest.fixture(autouse=True)
 def _task_queue(monkeypatch) -> TaskQueue:
-    from books import scheduler
+    """Every test's timer: the TaskQueue stands in for the web process's scheduler."""
+    from bookflow_api import durable
 
     queue = TaskQueue()
-    monkeypatch.setattr(scheduler, "run_later", queue)
+    monkeypatch.setattr(durable, "_timer", queue)
     return queue
 
 

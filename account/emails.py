@@ -6,11 +6,9 @@ from smtplib import SMTPException
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils import timezone
 
 from account.models import EmailTask, User
-from bookflow_api.durable import task_claim, task_retry_or_fail, task_succeed
-from books import scheduler
+from bookflow_api.durable import task_claim, task_retry_or_fail, task_schedule, task_succeed
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +58,7 @@ def send_code_email(*, email: str, code: str, purpose: str) -> None:
 def email_enqueue(*, user: User, kind: str) -> EmailTask:
     """Record the email as a durable task and send it right after the transaction commits."""
     task = EmailTask.objects.create(user=user, kind=kind)
-    scheduler.run_after_commit(email_task_run, task.pk)
+    task_schedule(task)
     return task
 
 
@@ -82,8 +80,6 @@ def email_task_run(task_id: int, *, stale: bool = False) -> None:
             send_trial_email(user=task.user, kind=task.kind)
     except (OSError, SMTPException) as exc:
         logger.warning("Email task %s attempt %s failed: %s", task_id, task.attempts, type(exc).__name__)
-        if task_retry_or_fail(task, code="smtp_error", detail=repr(exc)):
-            delay = (task.run_after - timezone.now()).total_seconds()
-            scheduler.run_later(email_task_run, task_id, delay=max(delay, 0))
+        task_retry_or_fail(task, code="smtp_error", detail=repr(exc))
         return
     task_succeed(task)

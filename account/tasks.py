@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_apscheduler.models import DjangoJobExecution
 
 from account.models import OneTimeCode, WorkerHeartbeat
+from bookflow_api.durable import tasks_resume
 
 logger = logging.getLogger(__name__)
 
@@ -54,3 +55,9 @@ def worker_status() -> dict:
     if beat is None:
         return {"last_seen": None, "alive": False}
     return {"last_seen": beat.last_seen, "alive": beat.is_alive}
+
+
+def resume_stale_tasks() -> int:
+    """Run every registered kind of one-off task whose timer was lost or whose run died mid-way; fail those
+    whose every run died (refunding summaries' readers); return how many were picked up."""
+    return tasks_resume()

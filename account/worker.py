@@ -68,7 +68,7 @@ def _jobs() -> list[Job]:
         ),
         Job(
             "resume_stale_tasks",
-            books_tasks.resume_stale_tasks,
+            account_tasks.resume_stale_tasks,
             IntervalTrigger(minutes=1, timezone=UTC),
             "Added job '%s' (every minute).",
             misfire_grace_time=60,

@@ -3,12 +3,19 @@
 Whoever runs a task first claims it with one conditional UPDATE (pending -> running); a process that
 loses the claim does nothing. A crashed run leaves the row `running` with an old `claimed_at`: after
 the lease the worker's `resume_stale_tasks` claims it again.
+
+Apps register their task kinds (`task_kind_register`, from `AppConfig.ready`): the model and the function that
+runs one row. Scheduling, retries, restarts and the worker's resume all go through that registry, so a new
+kind of task is one registration. The timer itself is installed by the web process (`timer_install`); where
+there is none (the worker, a shell), a due row waits for `resume_stale_tasks`.
 """
 
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -16,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
 BACKOFF_BASE_SECONDS = 10
+# A pending task this late lost its timer (its web process restarted): the worker runs it.
+RESUME_GRACE = timedelta(seconds=30)
 
 
 class TaskStatus(models.TextChoices):
@@ -91,9 +100,9 @@ def task_succeed(task: DurableTask, **fields) -> bool:
 
 
 def task_retry_or_fail(task: DurableTask, *, code: str, detail: str, transient: bool = True) -> bool:
-    """Put a transiently failed task back with exponential backoff, or fail it (after its last attempt, or at
-    once when the error is permanent). True if it will run again; the task's `status` says what was recorded
-    (still `running`: nothing, the claim was lost)."""
+    """Put a transiently failed task back with exponential backoff (its timer set), or fail it (after its last
+    attempt, or at once when the error is permanent). True if it will run again; the task's `status` says what
+    was recorded (still `running`: nothing, the claim was lost)."""
     retry = transient and task.attempts < task.max_attempts
     fields = {"error_code": code, "error_detail": detail[:2000], "claimed_at": None}
     if retry:
@@ -101,12 +110,15 @@ def task_retry_or_fail(task: DurableTask, *, code: str, detail: str, transient: 
         fields.update(status=TaskStatus.PENDING, run_after=timezone.now() + timedelta(seconds=delay))
     else:
         fields.update(status=TaskStatus.FAILED, finished_at=timezone.now())
-    return _record(task, fields) and retry
+    if not (_record(task, fields) and retry):
+        return False
+    _schedule_at(task, task.run_after)
+    return True
 
 
-def task_defer(task: DurableTask, *, until, code: str, detail: str) -> bool:
-    """Put a claimed task back to wait until `until` without spending an attempt: it could not start (a daily
-    budget is spent), which is no failure of its own. False if the claim was lost to a later run."""
+def task_defer(task: DurableTask, *, until: datetime, code: str, detail: str) -> bool:
+    """Put a claimed task back to wait until `until` (its timer set) without spending an attempt: it could not
+    start (a daily budget is spent), which is no failure of its own. False if the claim was lost to a later run."""
     fields = {
         "status": TaskStatus.PENDING,
         "run_after": until,
@@ -115,7 +127,10 @@ def task_defer(task: DurableTask, *, until, code: str, detail: str) -> bool:
         "error_code": code,
         "error_detail": detail[:2000],
     }
-    return _record(task, fields)
+    if not _record(task, fields):
+        return False
+    _schedule_at(task, until)
+    return True
 
 
 def tasks_to_resume(model: type[DurableTask], *, grace: timedelta, limit: int = 100) -> list[int]:
@@ -142,3 +157,89 @@ def tasks_abandon(model: type[DurableTask], *, limit: int = 100) -> list[int]:
         if dead.filter(pk=pk).update(**fields, error_detail=detail):
             abandoned.append(pk)
     return abandoned
+
+
+# --- Task kinds, timers and the worker's resume ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    model: type[DurableTask]
+    run: Callable[..., None]  # run(pk, *, stale=False)
+    abandoned: Callable[[int], None] | None = None  # after tasks_abandon failed row `pk`
+
+
+TASK_KINDS: dict[type[DurableTask], TaskKind] = {}
+_timer: Callable[..., None] | None = None
+
+
+def task_kind_register(model: type[DurableTask], run: Callable[..., None], *, abandoned=None) -> None:
+    """Make `model` a durable task kind run by `run(pk, stale=...)` (called from the owning app's ready())."""
+    TASK_KINDS[model] = TaskKind(model=model, run=run, abandoned=abandoned)
+
+
+def timer_install(run_later: Callable[..., None]) -> None:
+    """The web process's timer: `run_later(func, *args, delay=seconds)` (books/scheduler.py installs it)."""
+    global _timer
+    _timer = run_later
+
+
+def run_later(func: Callable, *args, delay: float = 0) -> None:
+    """Run `func(*args)` in `delay` seconds on this process's timer; without one the worker picks it up."""
+    if _timer is None:
+        logger.info("No background scheduler here: %s%r waits for the worker.", func.__name__, args)
+        return
+    _timer(func, *args, delay=delay)
+
+
+def run_after_commit(func: Callable, *args, delay: float = 0) -> None:
+    """Set the timer once the current transaction commits, so the task always sees its row."""
+    transaction.on_commit(lambda: run_later(func, *args, delay=delay), robust=True)
+
+
+def task_schedule(task: DurableTask, *, delay: float = 0) -> None:
+    """Run this (new or restarted) task `delay` seconds after the current transaction commits."""
+    run_after_commit(TASK_KINDS[type(task)].run, task.pk, delay=delay)
+
+
+def _schedule_at(task: DurableTask, when: datetime) -> None:
+    kind = TASK_KINDS.get(type(task))
+    if kind is not None:
+        run_later(kind.run, task.pk, delay=max((when - timezone.now()).total_seconds(), 0))
+
+
+def task_restart(model: type[DurableTask], pk: int, *, delay: float = 0, only_if: Q | None = None, **fields) -> bool:
+    """Give a failed task a fresh set of attempts in `delay` seconds (with `only_if`, only when the row also
+    matches it), setting `fields` too; its timer is set after commit. One conditional UPDATE: of callers racing
+    to restart it, one does. False when it was not failed (or not `only_if`)."""
+    now = timezone.now()
+    restarted = model.objects.filter(only_if or Q(), pk=pk, status=TaskStatus.FAILED).update(
+        status=TaskStatus.PENDING,
+        attempts=0,
+        run_after=now + timedelta(seconds=delay),
+        claimed_at=None,
+        error_code="",
+        error_detail="",
+        finished_at=None,
+        **fields,
+    )
+    if restarted:
+        run_after_commit(TASK_KINDS[model].run, pk, delay=delay)
+    return bool(restarted)
+
+
+def tasks_resume(*, grace: timedelta = RESUME_GRACE) -> int:
+    """The worker's `resume_stale_tasks`: run every kind's tasks whose timer was lost or whose run died mid-way;
+    fail those whose every run died (telling the kind); return how many were picked up."""
+    resumed = 0
+    for kind in TASK_KINDS.values():
+        for task_id in tasks_to_resume(kind.model, grace=grace):
+            kind.run(task_id, stale=True)
+            resumed += 1
+        for task_id in tasks_abandon(kind.model):
+            logger.error("%s %s abandoned: each of its runs died before it finished.", kind.model.__name__, task_id)
+            if kind.abandoned is not None:
+                kind.abandoned(task_id)
+    if resumed:
+        logger.info("Resumed %s stale task(s).", resumed)
+    return resumed

@@ -1,4 +1,5 @@
-"""The web process's in-process APScheduler: timers for durable one-off tasks (see bookflow_api/durable.py).
+"""The web process's in-process APScheduler: timers for durable one-off tasks (see bookflow_api/durable.py),
+installed as their timer by BooksConfig.ready.
 
 It holds timers only, in memory. Losing them (a restart, a deploy) loses no work: the rows stay
 `pending` and the worker's `resume_stale_tasks` runs them.
@@ -14,7 +15,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -87,8 +88,3 @@ def run_later(func: Callable, *args, delay: float = 0) -> None:
         return
     run_date = timezone.now() + timedelta(seconds=delay)
     _scheduler.add_job(_run, "date", run_date=run_date, args=(func, args))
-
-
-def run_after_commit(func: Callable, *args, delay: float = 0) -> None:
-    """Set the timer once the current transaction commits, so the task always sees its row."""
-    transaction.on_commit(lambda: run_later(func, *args, delay=delay), robust=True)

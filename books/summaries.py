@@ -11,9 +11,16 @@ from django.utils import timezone
 from rest_framework import status
 
 from account.models import User
-from bookflow_api.durable import TaskStatus, task_claim, task_defer, task_retry_or_fail, task_succeed
+from bookflow_api.durable import (
+    TaskStatus,
+    task_claim,
+    task_defer,
+    task_restart,
+    task_retry_or_fail,
+    task_schedule,
+    task_succeed,
+)
 from bookflow_api.errors import ApplicationError
-from books import scheduler
 from books.catalogue import book_detail
 from books.models import Summary, SummaryUnlock
 from books.providers.summaries import BudgetSpent, ProviderError, summary_provider
@@ -64,15 +71,14 @@ def summary_request(*, user: User, volume_id: str, language: str = "en") -> Summ
             prompt_version=settings.SUMMARY_PROMPT_VERSION,
             defaults={"run_after": timezone.now() + timedelta(seconds=delay)},
         )
-        restarted = False
         if summary.status == TaskStatus.FAILED:
-            restarted = _summary_restart(summary, delay=delay, cooled_down=True)
+            _summary_restart(summary, delay=delay, cooled_down=True)
             if summary.status == TaskStatus.FAILED:  # cooling off, or waiting for an admin
                 _hold_free(user=user, summary=summary)
                 return summary
         _unlock(user=user, summary=summary)
-        if created or restarted:
-            scheduler.run_after_commit(generate_summary, summary.pk, delay=delay)
+        if created:
+            task_schedule(summary, delay=delay)
     return summary
 
 
@@ -86,25 +92,17 @@ def summary_retry_at(summary: Summary) -> datetime | None:
 
 def _summary_restart(summary: Summary, *, delay: float, cooled_down: bool = False) -> bool:
     """Give a failed generation a fresh set of attempts (with `cooled_down`, only if a reader may: its cool-off
-    has passed and it has failed rounds left). One conditional UPDATE: of parallel requests, one restarts it."""
-    now = timezone.now()
-    restartable = Summary.objects.filter(pk=summary.pk, status=TaskStatus.FAILED)
+    has passed and it has failed rounds left); `summary` is refreshed either way."""
+    only_if = None
     if cooled_down:
-        cooled_off_before = now - timedelta(minutes=settings.SUMMARY_RETRY_COOLDOWN_MINUTES)
-        restartable = restartable.filter(
+        cooled_off_before = timezone.now() - timedelta(minutes=settings.SUMMARY_RETRY_COOLDOWN_MINUTES)
+        only_if = Q(
             Q(finished_at__lte=cooled_off_before) | Q(finished_at__isnull=True, created_at__lte=cooled_off_before),
             failed_rounds__lt=settings.SUMMARY_MAX_FAILED_ROUNDS,
         )
-    restarted = restartable.update(
-        status=TaskStatus.PENDING,
-        attempts=0,
-        run_after=now + timedelta(seconds=delay),
-        error_code="",
-        error_detail="",
-        finished_at=None,
-    )
+    restarted = task_restart(Summary, summary.pk, delay=delay, only_if=only_if)
     summary.refresh_from_db()
-    return bool(restarted)
+    return restarted
 
 
 def _hold_free(*, user: User, summary: Summary) -> None:
@@ -169,7 +167,6 @@ def generate_summary(summary_id: int, *, stale: bool = False) -> None:
         # Not the book's fault: it waits for tomorrow's budget, with its attempts intact.
         if task_defer(summary, until=exc.resets_at, code=exc.code, detail=exc.detail):
             logger.warning("Summary %s waits for the daily budget until %s.", summary_id, exc.resets_at)
-            scheduler.run_later(generate_summary, summary_id, delay=(exc.resets_at - timezone.now()).total_seconds())
         return
     except Exception as exc:
         error = exc if isinstance(exc, ProviderError) else ProviderError("internal_error", repr(exc), transient=True)
@@ -180,10 +177,10 @@ def generate_summary(summary_id: int, *, stale: bool = False) -> None:
             error.code,
             exc_info=not isinstance(exc, ProviderError),
         )
-        if task_retry_or_fail(summary, code=error.code, detail=error.detail, transient=error.transient):
-            delay = (summary.run_after - timezone.now()).total_seconds()
-            scheduler.run_later(generate_summary, summary_id, delay=max(delay, 0))
-        elif summary.status == TaskStatus.FAILED:  # not when a later run took over (and may have succeeded)
+        retried = task_retry_or_fail(summary, code=error.code, detail=error.detail, transient=error.transient)
+        if (
+            not retried and summary.status == TaskStatus.FAILED
+        ):  # not when a later run took over (and may have succeeded)
             summary_round_failed(summary_id)
         return
     fields = {"content": result.content, "provider": result.provider, "model": result.model}
@@ -194,7 +191,4 @@ def generate_summary(summary_id: int, *, stale: bool = False) -> None:
 def summary_retry(*, summary: Summary) -> bool:
     """Admin action: run a failed summary again, cool-off or not (readers who unlocked it are charged again
     only on request). Its failed rounds stay counted: if this round fails too, it waits for an admin again."""
-    restarted = _summary_restart(summary, delay=0)
-    if restarted:
-        scheduler.run_after_commit(generate_summary, summary.pk)
-    return restarted
+    return _summary_restart(summary, delay=0)

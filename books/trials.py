@@ -5,13 +5,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from account.emails import email_enqueue
 from account.models import EmailTask, Plan, User, address_key
-from bookflow_api.durable import TaskStatus, task_claim, task_retry_or_fail, task_succeed
-from books import scheduler
+from bookflow_api.durable import TaskStatus, task_claim, task_restart, task_retry_or_fail, task_schedule, task_succeed
 from books.models import FreeTrial
 
 logger = logging.getLogger(__name__)
@@ -29,15 +28,13 @@ def trial_schedule(*, user: User) -> FreeTrial | None:
         email=address_key(user.email),
         defaults={"user": user, "plan": settings.FREE_TRIAL_PLAN, "run_after": run_after},
     )
-    if not created:
-        # An account deleted before its grant ran left a trial never started: the new account gets it.
-        retried = FreeTrial.objects.filter(pk=trial.pk, status=TaskStatus.FAILED, error_code="account_deleted").update(
-            user=user, status=TaskStatus.PENDING, run_after=run_after, attempts=0, error_code="", finished_at=None
-        )
-        if not retried:
-            return None
-    scheduler.run_after_commit(trial_grant_run, trial.pk, delay=delay)
-    return trial
+    if created:
+        task_schedule(trial, delay=delay)
+        return trial
+    # An account deleted before its grant ran left a trial never started: the new account gets it.
+    if task_restart(FreeTrial, trial.pk, delay=delay, only_if=Q(error_code="account_deleted"), user=user):
+        return trial
+    return None
 
 
 def trial_grant_run(trial_id: int, *, stale: bool = False) -> None:

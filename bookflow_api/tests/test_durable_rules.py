@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from account.models import EmailTask
+from account.tasks import resume_stale_tasks
 from account.tests.factories import UserFactory
 from bookflow_api.durable import (
     LEASE,
@@ -17,7 +18,6 @@ from bookflow_api.durable import (
     tasks_to_resume,
 )
 from books.models import Summary
-from books.tasks import resume_stale_tasks
 from books.tests.factories import BookFactory
 from conftest import CLOCK_START as START
 

@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 
 from account.models import EmailTask
+from account.tasks import resume_stale_tasks
 from account.tests.factories import UserFactory
 from bookflow_api.durable import LEASE, TaskStatus, task_claim, task_retry_or_fail, task_succeed, tasks_to_resume
 from books.models import Summary
-from books.tasks import resume_stale_tasks
 from books.tests.factories import BookFactory
 from conftest import CLOCK_START as START
 

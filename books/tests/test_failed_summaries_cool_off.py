@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from account.tasks import resume_stale_tasks
 from bookflow_api.durable import LEASE, TaskStatus
 from books.models import Summary
 from books.summaries import summary_retry
-from books.tasks import resume_stale_tasks
 from books.tests import fake_gemini
 from books.tests.factories import seed_book
 from conftest import committing, reader_client

@@ -8,12 +8,9 @@ import pytest
 
 from books import scheduler
 
-REAL_RUN_LATER = scheduler.run_later  # captured before the test suite's stand-in replaces it
-
 
 @pytest.fixture(autouse=True)
-def _stopped(monkeypatch):
-    monkeypatch.setattr(scheduler, "run_later", REAL_RUN_LATER)
+def _stopped():
     scheduler.shutdown()
     yield
     scheduler.shutdown()

@@ -3,10 +3,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from account.tasks import resume_stale_tasks
 from account.tests.factories import UserFactory
 from bookflow_api.durable import LEASE, TaskStatus
 from books.models import Summary, SummaryUnlock
-from books.tasks import resume_stale_tasks
 from books.tests import fake_gemini
 from books.tests.factories import BookFactory
 from conftest import CommittingAPIClient

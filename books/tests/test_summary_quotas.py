@@ -162,8 +162,8 @@ def test_a_refunded_unlock_asked_for_again_next_month_is_charged_next_month(fail
 
 
 def test_a_run_that_lost_its_claim_and_then_fails_refunds_nobody(failures, tasks, time_machine, monkeypatch):
+    from account.tasks import resume_stale_tasks
     from books.summaries import generate_summary
-    from books.tasks import resume_stale_tasks
 
     reader = reader_client()
     book("slowbook001")

@@ -8,11 +8,11 @@ from django.core import mail
 from django.utils import timezone
 
 from account.models import Plan, User
+from account.tasks import resume_stale_tasks
 from account.tests.factories import UserFactory
 from bookflow_api.durable import LEASE, TaskStatus
 from books import trials
 from books.models import FreeTrial
-from books.tasks import resume_stale_tasks
 from conftest import committing, sign_up, subscription
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,11 @@ from django.core import mail
 from django.utils import timezone
 
 from account.models import EmailTask, Plan, User
+from account.tasks import resume_stale_tasks
 from account.tests.factories import PASSWORD, UserFactory
 from bookflow_api.durable import TaskStatus
 from books.models import FreeTrial
-from books.tasks import expire_trials, resume_stale_tasks, trial_ending_reminders
+from books.tasks import expire_trials, trial_ending_reminders
 from books.trials import trial_grant_run
 from conftest import committing, last_code, sign_up, subscription
 

@@ -11,10 +11,10 @@ import pytest
 from django.utils import timezone
 from rest_framework.throttling import SimpleRateThrottle
 
+from account.tasks import resume_stale_tasks
 from bookflow_api.durable import TaskStatus
 from books.budgets import budget_day, budget_resets_at, budget_spend, budgets_warn
 from books.models import Summary, UpstreamUsage
-from books.tasks import resume_stale_tasks
 from books.tests.conftest import BASE, payload
 from books.tests.factories import BookFactory, seed_book
 from conftest import ROOT, reader_client, subprocess_env
