@@ -9,7 +9,20 @@ class AccountConfig(AppConfig):
         from account.admin_lockout import hear_admin_sign_ins_only
         from account.emails import email_task_run
         from account.models import EmailTask
+        from account.serializers import WorkerHealthSerializer
+        from account.tasks import worker_status
+        from account.worker import account_jobs, jobs_register
         from bookflow_api import durable
+        from bookflow_api.health import HealthSection, health_section_register
 
         hear_admin_sign_ins_only()
         durable.task_kind_register(EmailTask, email_task_run)
+        jobs_register(account_jobs)
+        health_section_register(
+            "worker",
+            HealthSection(
+                read=worker_status,  # one query: it reads the heartbeat and proves the database answers
+                field=WorkerHealthSerializer(),
+                when_unreachable={"last_seen": None, "alive": False},
+            ),
+        )

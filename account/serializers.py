@@ -194,3 +194,11 @@ class ProfileUpdateSerializer(serializers.Serializer):
             limit_mb = settings.AVATAR_MAX_BYTES // (1024 * 1024)
             raise serializers.ValidationError(f"The image is larger than {limit_mb} MB.")
         return value
+
+
+class WorkerHealthSerializer(serializers.Serializer):
+    last_seen = serializers.DateTimeField(allow_null=True, help_text="The worker's last heartbeat.")
+    alive = serializers.BooleanField(help_text="A heartbeat within the last 90 seconds.")
+
+    class Meta:
+        ref_name = "WorkerHealth"

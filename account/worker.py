@@ -1,6 +1,7 @@
 """The scheduler worker (`python manage.py scheduler`): cron jobs on a BlockingScheduler, one leader at a time.
 
-The jobs are plain functions (`account/tasks.py`, `books/tasks.py`); django-apscheduler's DjangoJobStore
+The jobs are plain functions (`account/tasks.py`, `books/tasks.py`), registered by their apps' AppConfig.ready
+(`jobs_register`); django-apscheduler's DjangoJobStore
 keeps them and their executions in the shared database. Only the worker holding the leader lock runs
 them: a PostgreSQL advisory lock (released by the server the moment the worker's session dies), or a
 file lock on SQLite. A second worker stands by and takes over when the lock frees up.
@@ -30,7 +31,6 @@ from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJob
 
 from account import tasks as account_tasks
-from books import tasks as books_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,21 @@ class Job:
     run_at_start: bool = False
 
 
-def _jobs() -> list[Job]:
+_JOB_SOURCES: list[Callable[[], list[Job]]] = []
+
+
+def jobs_register(source: Callable[[], list[Job]]) -> None:
+    """An app's cron jobs, from its AppConfig.ready: `source()` builds them (fresh triggers on every call)."""
+    if source not in _JOB_SOURCES:
+        _JOB_SOURCES.append(source)
+
+
+def jobs() -> dict[str, Job]:
+    """Every app's jobs by id, in the order the apps registered them (account's first)."""
+    return {job.id: job for source in _JOB_SOURCES for job in source()}
+
+
+def account_jobs() -> list[Job]:
     return [
         Job("delete_otps", account_tasks.delete_otps, CronTrigger(hour=2, minute=0, timezone=UTC), "Added job '%s'."),
         Job(
@@ -59,13 +73,6 @@ def _jobs() -> list[Job]:
             CronTrigger(day_of_week="mon", hour=0, minute=0, timezone=UTC),
             "Added daily job: '%s'.",  # the guide's words (from django-apscheduler's example), though it is weekly
         ),
-        Job("expire_trials", books_tasks.expire_trials, CronTrigger(minute=0, timezone=UTC), "Added hourly job: '%s'."),
-        Job(
-            "trial_ending_reminders",
-            books_tasks.trial_ending_reminders,
-            CronTrigger(minute=30, timezone=UTC),
-            "Added hourly job: '%s'.",
-        ),
         Job(
             "resume_stale_tasks",
             account_tasks.resume_stale_tasks,
@@ -73,13 +80,6 @@ def _jobs() -> list[Job]:
             "Added job '%s' (every minute).",
             misfire_grace_time=60,
             run_at_start=True,  # a deploy may just have killed web processes holding timers
-        ),
-        Job(
-            "warn_budgets",
-            books_tasks.budgets_warn,
-            IntervalTrigger(minutes=5, timezone=UTC),
-            "Added job '%s' (every 5 minutes).",
-            misfire_grace_time=300,
         ),
         Job(
             "heartbeat",
@@ -92,15 +92,13 @@ def _jobs() -> list[Job]:
     ]
 
 
-JOBS: dict[str, Job] = {job.id: job for job in _jobs()}
-
 _running: set[str] = set()
 _running_lock = threading.Lock()
 
 
 def run_job(job_id: str) -> object:
     """What the scheduler calls: the job's function between fresh database connections."""
-    job = JOBS[job_id]
+    job = jobs()[job_id]
     with _running_lock:
         _running.add(job_id)
     db.close_old_connections()  # a connection that dropped since the last run is replaced, not reused
@@ -279,11 +277,12 @@ def register_jobs(scheduler, *, every: float | None = None) -> None:
 
     `every` runs each job every that many seconds instead of on its schedule (`make stress`).
     """
-    obsolete = DjangoJob.objects.exclude(id__in=list(JOBS)).values_list("id", flat=True)
+    current = jobs()  # fresh triggers: an interval counts from now, not from when the app was loaded
+    obsolete = DjangoJob.objects.exclude(id__in=list(current)).values_list("id", flat=True)
     for job_id in list(obsolete):
         DjangoJob.objects.filter(id=job_id).delete()
         logger.info("Removed job '%s': this version no longer defines it.", job_id)
-    for job in _jobs():  # fresh triggers: an interval counts from now, not from when this module was imported
+    for job in current.values():
         extra = {"next_run_time": datetime.now(UTC)} if job.run_at_start else {}
         scheduler.add_job(
             run_job,

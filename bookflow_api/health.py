@@ -1,44 +1,43 @@
+"""`/api/health/`: the database, plus whatever sections the apps register (the worker's heartbeat, budgets)."""
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.db import DatabaseError
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from account.tasks import worker_status
-from books.budgets import budgets_today
 
-BUDGET = inline_serializer(
-    "BudgetUse",
-    {
-        "limit": serializers.IntegerField(help_text="Calls allowed today (GEMINI_ / GOOGLE_BOOKS_DAILY_CALL_BUDGET)."),
-        "used": serializers.IntegerField(),
-        "remaining": serializers.IntegerField(),
-        "refused": serializers.IntegerField(help_text="Calls not made today because the budget was spent."),
-        "resets_at": serializers.DateTimeField(help_text="Midnight Pacific time, when Google resets its quotas."),
-    },
-)
+@dataclass(frozen=True)
+class HealthSection:
+    read: Callable[[], object]  # reads the database: a DatabaseError means it is unreachable
+    field: serializers.Field  # its shape, for the OpenAPI schema
+    when_unreachable: object = None  # shown in the 503 answer; None leaves the section out
 
-HEALTH = inline_serializer(
-    "Health",
-    {
-        "status": serializers.ChoiceField(choices=["ok", "unavailable"]),
-        "database": serializers.ChoiceField(choices=["ok", "unreachable"]),
-        "worker": inline_serializer(
-            "WorkerHealth",
-            {
-                "last_seen": serializers.DateTimeField(allow_null=True, help_text="The worker's last heartbeat."),
-                "alive": serializers.BooleanField(help_text="A heartbeat within the last 90 seconds."),
-            },
-        ),
-        "budgets": inline_serializer(
-            "Budgets",
-            {"gemini": BUDGET, "google_books": BUDGET},
-            required=False,
-            help_text="Today's use of the daily call budgets (absent while the database is unreachable).",
-        ),
-    },
-)
+
+SECTIONS: dict[str, HealthSection] = {}
+
+
+def health_section_register(name: str, section: HealthSection) -> None:
+    """An app's part of the health answer (called from its AppConfig.ready)."""
+    SECTIONS[name] = section
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "unavailable"])
+    database = serializers.ChoiceField(choices=["ok", "unreachable"])
+
+    def get_fields(self) -> dict:
+        # Read when the schema is generated, after every app registered its sections; copies, as DRF's own
+        # declared fields are, since binding a field to a serializer changes it.
+        return super().get_fields() | {name: copy.deepcopy(section.field) for name, section in SECTIONS.items()}
+
+    class Meta:
+        ref_name = "Health"
 
 
 class HealthView(APIView):
@@ -47,24 +46,13 @@ class HealthView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(responses={(code, "application/json"): HEALTH for code in (200, 503)}, tags=["operations"])
+    @extend_schema(responses={(code, "application/json"): HealthSerializer for code in (200, 503)}, tags=["operations"])
     def get(self, request):
         """The web process is healthy while the database answers; the worker's state is reported, not
         required (a worker restart must not take the API down)."""
         try:
-            worker = worker_status()  # one query: it reads the heartbeat and proves the database answers
-            budgets = {name: _budget(use) for name, use in budgets_today().items()}
+            sections = {name: section.read() for name, section in SECTIONS.items()}
         except DatabaseError:
-            worker = {"last_seen": None, "alive": False}
-            return Response({"status": "unavailable", "database": "unreachable", "worker": worker}, status=503)
-        return Response({"status": "ok", "database": "ok", "worker": worker, "budgets": budgets})
-
-
-def _budget(use) -> dict:
-    return {
-        "limit": use.limit,
-        "used": use.used,
-        "remaining": use.remaining,
-        "refused": use.refused,
-        "resets_at": use.resets_at,
-    }
+            down = {name: s.when_unreachable for name, s in SECTIONS.items() if s.when_unreachable is not None}
+            return Response({"status": "unavailable", "database": "unreachable", **down}, status=503)
+        return Response({"status": "ok", "database": "ok", **sections})

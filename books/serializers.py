@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from bookflow_api.durable import TaskStatus
+from books.budgets import budgets_today
 from books.models import Book, Bookmark, Note, Summary
 from books.summaries import summary_retry_at
 
@@ -158,3 +159,27 @@ class NoteUpdateSerializer(serializers.Serializer):
 
 class NoteFilterSerializer(serializers.Serializer):
     book = serializers.RegexField(rf"^{VOLUME_ID_PATTERN}$", required=False)
+
+
+class BudgetUseSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(help_text="Calls allowed today (GEMINI_ / GOOGLE_BOOKS_DAILY_CALL_BUDGET).")
+    used = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    refused = serializers.IntegerField(help_text="Calls not made today because the budget was spent.")
+    resets_at = serializers.DateTimeField(help_text="Midnight Pacific time, when Google resets its quotas.")
+
+    class Meta:
+        ref_name = "BudgetUse"
+
+
+class BudgetsSerializer(serializers.Serializer):
+    gemini = BudgetUseSerializer()
+    google_books = BudgetUseSerializer()
+
+    class Meta:
+        ref_name = "Budgets"
+
+
+def budgets_health() -> dict:
+    """Today's use of both daily call budgets, for /api/health/."""
+    return BudgetsSerializer(budgets_today()).data

@@ -22,7 +22,7 @@ from django_apscheduler.models import DjangoJob, DjangoJobExecution
 from account.models import OneTimeCode, WorkerHeartbeat
 from account.tasks import delete_old_job_executions, delete_otps
 from account.tests.factories import UserFactory
-from account.worker import JOBS, register_jobs
+from account.worker import jobs, register_jobs
 from conftest import subprocess_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +98,7 @@ def registered(db):
 def test_every_job_is_stored_with_its_next_run_time(registered):
     assert (
         set(registered)
-        == set(JOBS)
+        == set(jobs())
         == {
             "delete_otps",
             "delete_old_job_executions",

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
 from account.tasks import worker_status
-from account.worker import JOBS, STANDBY_POLL_SECONDS, Worker
+from account.worker import STANDBY_POLL_SECONDS, Worker, jobs
 
 
 class Command(BaseCommand):
@@ -37,15 +37,17 @@ class Command(BaseCommand):
             Worker(standby_poll=options["standby_poll"], every=options["every"]).run()
 
     def run_one(self, job_id: str) -> None:
-        if job_id not in JOBS:
-            raise CommandError(f"No job {job_id!r}. Jobs: {', '.join(JOBS)}.")
-        result = JOBS[job_id].func()
+        known = jobs()
+        if job_id not in known:
+            raise CommandError(f"No job {job_id!r}. Jobs: {', '.join(known)}.")
+        result = known[job_id].func()
         self.stdout.write(f"Ran {job_id}" + (f": {result}" if isinstance(result, int) else "") + ".")
 
     def list_jobs(self) -> None:
-        stored = {job.id: job for job in DjangoJob.objects.filter(id__in=list(JOBS))}
+        known = jobs()
+        stored = {job.id: job for job in DjangoJob.objects.filter(id__in=list(known))}
         rows = [("JOB", "TRIGGER", "NEXT RUN (UTC)", "LAST RUN (UTC)", "LAST STATUS")]
-        for job_id, job in JOBS.items():
+        for job_id, job in known.items():
             last = DjangoJobExecution.objects.filter(job_id=job_id).order_by("-run_time").first()
             next_run = stored[job_id].next_run_time if job_id in stored else None
             rows.append(
