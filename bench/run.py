@@ -42,7 +42,8 @@ os.environ.update(ENV)
 
 import django  # noqa: E402
 
-from books.tests import fake_gemini, fake_google_books  # noqa: E402
+from fakes import gemini as fake_gemini  # noqa: E402
+from fakes import google_books as fake_google_books  # noqa: E402
 from scripts.smoke import fresh_database  # noqa: E402
 
 PROXY = {"X-Forwarded-Proto": "https"}

@@ -29,7 +29,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from books.tests import fake_gemini, fake_google_books  # noqa: E402 (needs the repository on sys.path)
+from fakes import gemini as fake_gemini  # noqa: E402 (needs the repository on sys.path)
+from fakes import google_books as fake_google_books  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bookflow_smoke"
 EMAIL, PASSWORD = "smoke.reader@example.com", "a-long-Smoke-passphrase-42"

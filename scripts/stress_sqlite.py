@@ -28,7 +28,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from books.tests import fake_google_books  # noqa: E402 (needs the repository on sys.path)
+from fakes import google_books as fake_google_books  # noqa: E402 (needs the repository on sys.path)
 from scripts.smoke import Process, SMTPSink, free_port, wait_until  # noqa: E402
 
 PASSWORD = "a-long-Stress-passphrase-42"

@@ -2,7 +2,7 @@
 
 Tests push answers onto `server.script` (status, body text or a callable); with an empty script it
 answers a valid schema-v1 summary. `server.calls` counts requests. Run alone with
-`python -m books.tests.fake_gemini PORT`.
+`python -m fakes.gemini PORT`.
 """
 
 import json

@@ -1,9 +1,9 @@
-"""A local stand-in for the Google Books API that replays the recorded payloads in tests/data.
+"""A local stand-in for the Google Books API that replays the recorded payloads in books/tests/data.
 
 `GET /volumes?q=...` answers the search payload whose words match the query (search_<words>.json),
 else search_something.json; `q=isbn:N` answers the recorded items with that ISBN;
 `GET /volumes/<id>` answers volume_<id>.json or a 404.
-Run it alone with `python -m books.tests.fake_google_books PORT`.
+Run it alone with `python -m fakes.google_books PORT`.
 """
 
 import json
@@ -13,7 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-DATA = Path(__file__).parent / "data"
+# The recorded payloads stay with the tests that replay them at the transport (STYLE.md: tests/data).
+DATA = Path(__file__).resolve().parent.parent / "books" / "tests" / "data"
 
 
 def _isbn_payload(isbn: str) -> bytes:
