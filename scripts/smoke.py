@@ -8,16 +8,12 @@ summary 202 -> ready -> library. Prints each step; exits non-zero at the first f
 """
 
 import argparse
-import email
 import os
-import re
 import signal
 import socket
-import socketserver
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from fakes import gemini as fake_gemini  # noqa: E402 (needs the repository on sys.path)
 from fakes import google_books as fake_google_books  # noqa: E402
+from fakes import smtp as fake_smtp  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bookflow_smoke"
 EMAIL, PASSWORD = "smoke.reader@example.com", "a-long-Smoke-passphrase-42"
@@ -38,46 +35,6 @@ EMAIL, PASSWORD = "smoke.reader@example.com", "a-long-Smoke-passphrase-42"
 
 class SmokeFailure(Exception):
     pass
-
-
-# --- A tiny SMTP server that keeps what it receives ------------------------------------------------
-
-
-class SMTPSink(socketserver.ThreadingTCPServer):
-    allow_reuse_address = True
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), SMTPHandler)
-        self.messages: list[email.message.Message] = []
-
-    def start(self) -> "SMTPSink":
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
-
-
-class SMTPHandler(socketserver.StreamRequestHandler):
-    def reply(self, line: str) -> None:
-        self.wfile.write(f"{line}\r\n".encode())
-
-    def handle(self) -> None:
-        self.reply("220 smoke SMTP ready")
-        while line := self.rfile.readline():
-            verb = line.decode(errors="replace").strip().split(" ")[0].upper()
-            if verb in ("EHLO", "HELO"):
-                self.reply("250 smoke")
-            elif verb == "DATA":
-                self.reply("354 end with <CRLF>.<CRLF>")
-                data = b""
-                while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
-                    data += chunk[1:] if chunk.startswith(b"..") else chunk
-                self.server.messages.append(email.message_from_bytes(data))
-                self.reply("250 queued")
-            elif verb == "QUIT":
-                self.reply("221 bye")
-                return
-            else:  # MAIL, RCPT, RSET, NOOP
-                self.reply("250 ok")
 
 
 # --- Processes --------------------------------------------------------------------------------------
@@ -170,7 +127,7 @@ def step(number: int, title: str, detail: str) -> None:
     print(f"  [{number:2}] {title:<34} ok  {detail}", flush=True)
 
 
-def walk(api: Client, smtp: SMTPSink, gemini, web: Process, worker: Process) -> None:
+def walk(api: Client, smtp: fake_smtp.SMTPSink, gemini, web: Process, worker: Process) -> None:
     health = wait_until(
         lambda: (
             (r := api.call("GET", "/api/health/", (200, 503))).status_code == 200
@@ -191,10 +148,8 @@ def walk(api: Client, smtp: SMTPSink, gemini, web: Process, worker: Process) -> 
     user = api.call("POST", "/api/v1/auth/register/", 201, json={"email": EMAIL, "password": PASSWORD}).json()
     step(4, "register", f"user {user['id']}, verified={user['is_verified']}")
 
-    message = wait_until(lambda: next((m for m in smtp.messages if EMAIL in m["To"]), None), 30, "the code email")
-    text = next(part for part in message.walk() if part.get_content_type() == "text/plain").get_payload(decode=True)
-    code = re.search(rb"\b(\d{6})\b", text).group(1).decode()
-    step(5, "code arrives by email (SMTP)", f"subject {message['Subject']!r}")
+    code = wait_until(lambda: smtp.code_for(EMAIL), 30, "the code email")
+    step(5, "code arrives by email (SMTP)", f"subject {smtp.message_to(EMAIL)['Subject']!r}")
 
     tokens = api.call("POST", "/api/v1/auth/verify-email/", 200, json={"email": EMAIL, "code": code}).json()
     api.session.headers["Authorization"] = f"Bearer {tokens['access']}"
@@ -248,7 +203,7 @@ def main() -> int:
     args = parser.parse_args()
 
     logs = Path(tempfile.mkdtemp(prefix="bookflow-smoke-"))
-    google, gemini, smtp = fake_google_books.start(), fake_gemini.start(), SMTPSink().start()
+    google, gemini, smtp = fake_google_books.start(), fake_gemini.start(), fake_smtp.start()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DJANGO_"))} | {
         "DEBUG": "0",

@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fakes import google_books as fake_google_books  # noqa: E402 (needs the repository on sys.path)
-from scripts.smoke import Process, SMTPSink, free_port, wait_until  # noqa: E402
+from fakes import smtp as fake_smtp  # noqa: E402
+from scripts.smoke import Process, free_port, wait_until  # noqa: E402
 
 PASSWORD = "a-long-Stress-passphrase-42"
 LOCKED = "database is locked"
@@ -38,7 +39,9 @@ LOCKED = "database is locked"
 class Reader:
     """One reader's app: signs up, then writes in a loop; counts every answer by endpoint and status."""
 
-    def __init__(self, base: str, smtp: SMTPSink, seed_ids: list[str], results: Counter, lock: threading.Lock):
+    def __init__(
+        self, base: str, smtp: fake_smtp.SMTPSink, seed_ids: list[str], results: Counter, lock: threading.Lock
+    ):
         self.base, self.smtp, self.seed_ids, self.results, self.lock = base, smtp, seed_ids, results, lock
         self.session = requests.Session()
         self.session.headers["X-Forwarded-Proto"] = "https"
@@ -97,16 +100,6 @@ class Reader:
                 self.call("library", "GET", "/api/v1/library/")
 
 
-class CodeSink(SMTPSink):
-    def code_for(self, address: str) -> str | None:
-        for message in list(self.messages):
-            if address in message["To"]:
-                for part in message.walk():
-                    if part.get_content_type() == "text/plain":
-                        return re.search(rb"\b(\d{6})\b", part.get_payload(decode=True)).group(1).decode()
-        return None
-
-
 def seed_volume_ids(env: dict) -> list[str]:
     code = (
         "import django; django.setup(); from books.models import Book; "
@@ -123,7 +116,7 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bookflow-stress-"))
-    google, smtp = fake_google_books.start(), CodeSink().start()
+    google, smtp = fake_google_books.start(), fake_smtp.start()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DJANGO_", "PYTEST"))} | {
         "DEBUG": "0",
