@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from fakes import google_books as fake_google_books  # noqa: E402 (needs the repository on sys.path)
 from fakes import smtp as fake_smtp  # noqa: E402
-from scripts.smoke import Process, free_port, wait_until  # noqa: E402
+from fakes.processes import Process, free_port, start_gunicorn, start_worker, wait_until  # noqa: E402
 
 PASSWORD = "a-long-Stress-passphrase-42"
 LOCKED = "database is locked"
@@ -143,8 +143,7 @@ def main() -> int:
     }
     env.pop("REDIS_URL", None)
     env.pop("EMAIL_BACKEND", None)
-    bin_dir = Path(sys.executable).parent
-    worker_args = [sys.executable, "manage.py", "scheduler", "--every", "1", "--standby-poll", "0.2"]
+    worker_options = ("--every", "1", "--standby-poll", "0.2")
     processes: list[Process] = []
     results: Counter = Counter()
     failures: list[str] = []
@@ -154,16 +153,11 @@ def main() -> int:
         for command in (["migrate", "--no-input", "-v0"], ["seed_books"]):
             subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, timeout=300)
         seed_ids = seed_volume_ids(env)
-        leader = Process("worker-1", worker_args, env, work)
+        leader = start_worker("worker-1", env, work, *worker_options)
         leader.wait_for_line("Starting scheduler...", 60)
-        standby = Process("worker-2", worker_args, env, work)
+        standby = start_worker("worker-2", env, work, *worker_options)
         standby.wait_for_line("standing by", 60)
-        web = Process(
-            "web",
-            [str(bin_dir / "gunicorn"), "bookflow_api.wsgi:application", "--config", "gunicorn.conf.py"],
-            env,
-            work,
-        )
+        web = start_gunicorn(env, work)
         processes += [leader, standby, web]
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: requests.get(f"{base}/api/health/", timeout=5).status_code == 200, 60, "web health", web)
@@ -177,7 +171,7 @@ def main() -> int:
         time.sleep(args.seconds / 2)  # the load's own clock: halfway through, the leader dies
         leader.popen.kill()
         standby.wait_for_line("Starting scheduler...", 60)
-        spare = Process("worker-3", worker_args, env, work)
+        spare = start_worker("worker-3", env, work, *worker_options)
         processes.append(spare)
         spare.wait_for_line("standing by", 60)
         for thread in threads:
