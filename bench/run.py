@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -42,8 +41,9 @@ os.environ.update(ENV)
 
 import django  # noqa: E402
 
-from books.tests import fake_gemini, fake_google_books  # noqa: E402
-from scripts.smoke import fresh_database  # noqa: E402
+from fakes import gemini as fake_gemini  # noqa: E402
+from fakes import google_books as fake_google_books  # noqa: E402
+from fakes.processes import free_port, fresh_database, start_gunicorn, wait_until  # noqa: E402
 
 PROXY = {"X-Forwarded-Proto": "https"}
 OUT: list[str] = []
@@ -96,33 +96,15 @@ class Fakes:
 @contextmanager
 def gunicorn(fakes: Fakes, **extra):
     """gunicorn with gunicorn.conf.py, as Render starts it; yields its base URL."""
-    with socket_port() as port:
-        env = {**os.environ, **fakes.env(), "PORT": str(port), "WEB_CONCURRENCY": "2", **extra}
-        log = tempfile.NamedTemporaryFile("w", prefix="bench-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "bookflow_api.wsgi:application", "-c", "gunicorn.conf.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_for(lambda: _get(base + "/api/health/").status_code == 200, 30, f"gunicorn (log: {log.name})")
-            yield base
-        finally:
-            process.terminate()
-            process.wait(30)
-
-
-@contextmanager
-def socket_port():
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    yield port
+    port = free_port()
+    env = {**os.environ, **fakes.env(), "PORT": str(port), "WEB_CONCURRENCY": "2", **extra}
+    web = start_gunicorn(env, Path(tempfile.mkdtemp(prefix="bench-gunicorn-")))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _get(base + "/api/health/").status_code == 200, 30, f"gunicorn (log: {web.log})", web)
+        yield base
+    finally:
+        web.stop()
 
 
 def _get(url: str, token: str | None = None):
@@ -130,18 +112,6 @@ def _get(url: str, token: str | None = None):
 
     headers = dict(PROXY, **({"Authorization": f"Bearer {token}"} if token else {}))
     return requests.get(url, headers=headers, timeout=30)
-
-
-def wait_for(check: Callable[[], object], timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if result := check():
-                return result
-        except Exception:  # noqa: BLE001 - not up yet
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"timed out waiting for {what}")
 
 
 # --- Data -------------------------------------------------------------------------------------------
@@ -354,7 +324,7 @@ def bench_upstream_cost(fakes: Fakes) -> None:
             from books.models import Summary
 
             ready = Summary.objects.filter(book_id__in=books, status="ready")
-            wait_for(lambda: ready.count() == 100, 120, "summaries")  # noqa: B023 - called right here
+            wait_until(lambda: ready.count() == 100, 120, "summaries")  # noqa: B023 - called right here
             search_plan = [queries[i % 100] for i in range(1000)]
             rng.shuffle(search_plan)
             with ThreadPoolExecutor(50) as pool:

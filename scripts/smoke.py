@@ -8,20 +8,12 @@ summary 202 -> ready -> library. Prints each step; exits non-zero at the first f
 """
 
 import argparse
-import email
 import os
-import re
-import signal
-import socket
-import socketserver
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import requests
@@ -29,7 +21,19 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from books.tests import fake_gemini, fake_google_books  # noqa: E402 (needs the repository on sys.path)
+from fakes import gemini as fake_gemini  # noqa: E402 (needs the repository on sys.path)
+from fakes import google_books as fake_google_books  # noqa: E402
+from fakes import smtp as fake_smtp  # noqa: E402
+from fakes.processes import (  # noqa: E402
+    Process,
+    WaitFailed,
+    drop_database,
+    free_port,
+    fresh_database,
+    start_gunicorn,
+    start_worker,
+    wait_until,
+)
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bookflow_smoke"
 EMAIL, PASSWORD = "smoke.reader@example.com", "a-long-Smoke-passphrase-42"
@@ -37,117 +41,6 @@ EMAIL, PASSWORD = "smoke.reader@example.com", "a-long-Smoke-passphrase-42"
 
 class SmokeFailure(Exception):
     pass
-
-
-# --- A tiny SMTP server that keeps what it receives ------------------------------------------------
-
-
-class SMTPSink(socketserver.ThreadingTCPServer):
-    allow_reuse_address = True
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), SMTPHandler)
-        self.messages: list[email.message.Message] = []
-
-    def start(self) -> "SMTPSink":
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
-
-
-class SMTPHandler(socketserver.StreamRequestHandler):
-    def reply(self, line: str) -> None:
-        self.wfile.write(f"{line}\r\n".encode())
-
-    def handle(self) -> None:
-        self.reply("220 smoke SMTP ready")
-        while line := self.rfile.readline():
-            verb = line.decode(errors="replace").strip().split(" ")[0].upper()
-            if verb in ("EHLO", "HELO"):
-                self.reply("250 smoke")
-            elif verb == "DATA":
-                self.reply("354 end with <CRLF>.<CRLF>")
-                data = b""
-                while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
-                    data += chunk[1:] if chunk.startswith(b"..") else chunk
-                self.server.messages.append(email.message_from_bytes(data))
-                self.reply("250 queued")
-            elif verb == "QUIT":
-                self.reply("221 bye")
-                return
-            else:  # MAIL, RCPT, RSET, NOOP
-                self.reply("250 ok")
-
-
-# --- Processes --------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _admin(url: str, *statements: str) -> None:
-    """Run statements on the server's `postgres` database, outside any transaction."""
-    conn = psycopg2.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")))
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-    finally:
-        conn.close()
-
-
-def fresh_database(url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
-
-
-def drop_database(url: str) -> None:
-    _admin(url, f'DROP DATABASE IF EXISTS "{urlsplit(url).path.lstrip("/")}" WITH (FORCE)')
-
-
-class Process:
-    def __init__(self, name: str, args: list[str], env: dict, logs: Path) -> None:
-        self.name, self.log = name, logs / f"{name}.log"
-        self.popen = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_for_line(self, text: str, timeout: float) -> None:
-        wait_until(lambda: text in self.output(), timeout, f"{self.name} logs {text!r}", self)
-
-    def stop(self, timeout: float = 30) -> int:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
-        return self.popen.returncode
-
-
-def wait_until(check: Callable[[], object], timeout: float, what: str, process: Process | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.popen.poll() is not None:
-            raise SmokeFailure(f"{process.name} exited with {process.popen.returncode} before: {what}")
-        try:
-            if result := check():
-                return result
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    raise SmokeFailure(f"timed out after {timeout:g} s waiting for: {what}")
-
-
-# --- The walk ---------------------------------------------------------------------------------------
 
 
 class Client:
@@ -169,7 +62,7 @@ def step(number: int, title: str, detail: str) -> None:
     print(f"  [{number:2}] {title:<34} ok  {detail}", flush=True)
 
 
-def walk(api: Client, smtp: SMTPSink, gemini, web: Process, worker: Process) -> None:
+def walk(api: Client, smtp: fake_smtp.SMTPSink, gemini, web: Process, worker: Process) -> None:
     health = wait_until(
         lambda: (
             (r := api.call("GET", "/api/health/", (200, 503))).status_code == 200
@@ -190,10 +83,8 @@ def walk(api: Client, smtp: SMTPSink, gemini, web: Process, worker: Process) -> 
     user = api.call("POST", "/api/v1/auth/register/", 201, json={"email": EMAIL, "password": PASSWORD}).json()
     step(4, "register", f"user {user['id']}, verified={user['is_verified']}")
 
-    message = wait_until(lambda: next((m for m in smtp.messages if EMAIL in m["To"]), None), 30, "the code email")
-    text = next(part for part in message.walk() if part.get_content_type() == "text/plain").get_payload(decode=True)
-    code = re.search(rb"\b(\d{6})\b", text).group(1).decode()
-    step(5, "code arrives by email (SMTP)", f"subject {message['Subject']!r}")
+    code = wait_until(lambda: smtp.code_for(EMAIL), 30, "the code email")
+    step(5, "code arrives by email (SMTP)", f"subject {smtp.message_to(EMAIL)['Subject']!r}")
 
     tokens = api.call("POST", "/api/v1/auth/verify-email/", 200, json={"email": EMAIL, "code": code}).json()
     api.session.headers["Authorization"] = f"Bearer {tokens['access']}"
@@ -247,7 +138,7 @@ def main() -> int:
     args = parser.parse_args()
 
     logs = Path(tempfile.mkdtemp(prefix="bookflow-smoke-"))
-    google, gemini, smtp = fake_google_books.start(), fake_gemini.start(), SMTPSink().start()
+    google, gemini, smtp = fake_google_books.start(), fake_gemini.start(), fake_smtp.start()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DJANGO_"))} | {
         "DEBUG": "0",
@@ -270,7 +161,6 @@ def main() -> int:
         "PYTHONUNBUFFERED": "1",
     }
     env = {k: v for k, v in env.items() if v != "" or k in ("MAIL_SMTP_USER", "REDIS_URL")}
-    bin_dir = Path(sys.executable).parent
     processes: list[Process] = []
     print(f"Smoke test: gunicorn + worker on {args.database_url} (logs in {logs})", flush=True)
     try:
@@ -279,20 +169,15 @@ def main() -> int:
             [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True, timeout=300
         )
         step(0, "pre-deploy: migrate", "fresh database migrated")
-        worker = Process("worker", [sys.executable, "manage.py", "scheduler"], env, logs)
-        web = Process(
-            "web",
-            [str(bin_dir / "gunicorn"), "bookflow_api.wsgi:application", "--config", "gunicorn.conf.py"],
-            env,
-            logs,
-        )
+        worker = start_worker("worker", env, logs)
+        web = start_gunicorn(env, logs)
         processes += [worker, web]
         walk(Client(f"http://127.0.0.1:{port}"), smtp, gemini, web, worker)
         codes = {process.name: process.stop() for process in processes}
         if codes["worker"] != 0:
             raise SmokeFailure(f"the worker exited {codes['worker']} on SIGTERM, not 0")
         step(12, "shutdown", "SIGTERM: worker exited 0, gunicorn stopped")
-    except (SmokeFailure, subprocess.CalledProcessError, psycopg2.Error, requests.RequestException) as exc:
+    except (SmokeFailure, WaitFailed, subprocess.CalledProcessError, psycopg2.Error, requests.RequestException) as exc:
         print(f"\nSMOKE TEST FAILED: {exc}", file=sys.stderr)
         for process in processes:
             print(f"\n--- last lines of {process.name} ({process.log}) ---", file=sys.stderr)

@@ -28,8 +28,9 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from books.tests import fake_google_books  # noqa: E402 (needs the repository on sys.path)
-from scripts.smoke import Process, SMTPSink, free_port, wait_until  # noqa: E402
+from fakes import google_books as fake_google_books  # noqa: E402 (needs the repository on sys.path)
+from fakes import smtp as fake_smtp  # noqa: E402
+from fakes.processes import Process, free_port, start_gunicorn, start_worker, wait_until  # noqa: E402
 
 PASSWORD = "a-long-Stress-passphrase-42"
 LOCKED = "database is locked"
@@ -38,7 +39,9 @@ LOCKED = "database is locked"
 class Reader:
     """One reader's app: signs up, then writes in a loop; counts every answer by endpoint and status."""
 
-    def __init__(self, base: str, smtp: SMTPSink, seed_ids: list[str], results: Counter, lock: threading.Lock):
+    def __init__(
+        self, base: str, smtp: fake_smtp.SMTPSink, seed_ids: list[str], results: Counter, lock: threading.Lock
+    ):
         self.base, self.smtp, self.seed_ids, self.results, self.lock = base, smtp, seed_ids, results, lock
         self.session = requests.Session()
         self.session.headers["X-Forwarded-Proto"] = "https"
@@ -97,16 +100,6 @@ class Reader:
                 self.call("library", "GET", "/api/v1/library/")
 
 
-class CodeSink(SMTPSink):
-    def code_for(self, address: str) -> str | None:
-        for message in list(self.messages):
-            if address in message["To"]:
-                for part in message.walk():
-                    if part.get_content_type() == "text/plain":
-                        return re.search(rb"\b(\d{6})\b", part.get_payload(decode=True)).group(1).decode()
-        return None
-
-
 def seed_volume_ids(env: dict) -> list[str]:
     code = (
         "import django; django.setup(); from books.models import Book; "
@@ -123,7 +116,7 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bookflow-stress-"))
-    google, smtp = fake_google_books.start(), CodeSink().start()
+    google, smtp = fake_google_books.start(), fake_smtp.start()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DJANGO_", "PYTEST"))} | {
         "DEBUG": "0",
@@ -150,8 +143,7 @@ def main() -> int:
     }
     env.pop("REDIS_URL", None)
     env.pop("EMAIL_BACKEND", None)
-    bin_dir = Path(sys.executable).parent
-    worker_args = [sys.executable, "manage.py", "scheduler", "--every", "1", "--standby-poll", "0.2"]
+    worker_options = ("--every", "1", "--standby-poll", "0.2")
     processes: list[Process] = []
     results: Counter = Counter()
     failures: list[str] = []
@@ -161,16 +153,11 @@ def main() -> int:
         for command in (["migrate", "--no-input", "-v0"], ["seed_books"]):
             subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, timeout=300)
         seed_ids = seed_volume_ids(env)
-        leader = Process("worker-1", worker_args, env, work)
+        leader = start_worker("worker-1", env, work, *worker_options)
         leader.wait_for_line("Starting scheduler...", 60)
-        standby = Process("worker-2", worker_args, env, work)
+        standby = start_worker("worker-2", env, work, *worker_options)
         standby.wait_for_line("standing by", 60)
-        web = Process(
-            "web",
-            [str(bin_dir / "gunicorn"), "bookflow_api.wsgi:application", "--config", "gunicorn.conf.py"],
-            env,
-            work,
-        )
+        web = start_gunicorn(env, work)
         processes += [leader, standby, web]
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: requests.get(f"{base}/api/health/", timeout=5).status_code == 200, 60, "web health", web)
@@ -184,7 +171,7 @@ def main() -> int:
         time.sleep(args.seconds / 2)  # the load's own clock: halfway through, the leader dies
         leader.popen.kill()
         standby.wait_for_line("Starting scheduler...", 60)
-        spare = Process("worker-3", worker_args, env, work)
+        spare = start_worker("worker-3", env, work, *worker_options)
         processes.append(spare)
         spare.wait_for_line("standing by", 60)
         for thread in threads:

@@ -24,6 +24,7 @@ from account.tasks import delete_old_job_executions, delete_otps
 from account.tests.factories import UserFactory
 from account.worker import jobs, register_jobs
 from conftest import subprocess_env
+from fakes import gemini as fake_gemini
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -274,7 +275,6 @@ def test_a_standing_by_worker_also_exits_cleanly_on_sigterm(start_worker):
 )
 def test_a_summary_whose_web_process_died_after_the_202_is_finished_by_the_worker(start_worker):
     from books.models import Summary, SummaryUnlock
-    from books.tests import fake_gemini
     from books.tests.factories import BookFactory
 
     gemini = fake_gemini.start()

@@ -5,7 +5,7 @@ from account.models import OneTimeCode, User
 from bookflow_api.durable import TaskStatus
 from books.models import Summary
 from books.tests.factories import BookFactory, BookmarkFactory, NoteFactory
-from books.tests.fake_gemini import VALID_CONTENT
+from fakes.gemini import VALID_CONTENT
 
 pytestmark = pytest.mark.django_db
 

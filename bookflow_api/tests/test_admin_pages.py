@@ -25,7 +25,7 @@ from bookflow_api.durable import TaskStatus
 from books.budgets import budget_day
 from books.models import Book, FreeTrial, Summary, SummaryUnlock, UpstreamUsage
 from books.tests.factories import BookFactory, BookmarkFactory, NoteFactory
-from books.tests.fake_gemini import VALID_CONTENT
+from fakes.gemini import VALID_CONTENT
 
 pytestmark = pytest.mark.django_db
 

@@ -24,9 +24,9 @@ from account.models import WorkerHeartbeat
 from account.tests.factories import UserFactory
 from account.worker import run_job
 from books.models import Summary, SummaryUnlock
-from books.tests import fake_gemini
 from books.tests.factories import BookFactory, BookmarkFactory, NoteFactory
 from conftest import CommittingAPIClient
+from fakes import gemini as fake_gemini
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from books.tests import fake_gemini
+from fakes import gemini as fake_gemini
 
 DATA = Path(__file__).parent / "data"
 BASE = "https://books.test/books/v1"

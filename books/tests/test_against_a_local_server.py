@@ -3,7 +3,7 @@
 import pytest
 
 from books.models import Book
-from books.tests import fake_google_books
+from fakes import google_books as fake_google_books
 
 pytestmark = pytest.mark.django_db
 

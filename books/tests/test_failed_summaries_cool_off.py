@@ -9,9 +9,9 @@ from account.tasks import resume_stale_tasks
 from bookflow_api.durable import LEASE, TaskStatus
 from books.models import Summary
 from books.summaries import summary_retry
-from books.tests import fake_gemini
 from books.tests.factories import seed_book
 from conftest import committing, reader_client
+from fakes import gemini as fake_gemini
 
 pytestmark = pytest.mark.django_db
 

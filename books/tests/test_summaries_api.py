@@ -7,9 +7,9 @@ from account.tasks import resume_stale_tasks
 from account.tests.factories import UserFactory
 from bookflow_api.durable import LEASE, TaskStatus
 from books.models import Summary, SummaryUnlock
-from books.tests import fake_gemini
 from books.tests.factories import BookFactory
 from conftest import CommittingAPIClient
+from fakes import gemini as fake_gemini
 
 pytestmark = pytest.mark.django_db
 

@@ -2,14 +2,16 @@
 
 Tests push answers onto `server.script` (status, body text or a callable); with an empty script it
 answers a valid schema-v1 summary. `server.calls` counts requests. Run alone with
-`python -m books.tests.fake_gemini PORT`.
+`python -m fakes.gemini PORT`.
 """
 
 import json
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from fakes.servers import JSONHandler, serve_in_background
 
 VALID_CONTENT = {
     "main_argument": {
@@ -77,7 +79,7 @@ def error(status: int, message: str) -> str:
     return json.dumps({"error": {"code": status, "message": message, "status": names.get(status, "UNKNOWN")}})
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JSONHandler):
     def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
         length = int(self.headers.get("Content-Length") or 0)
         request = json.loads(self.rfile.read(length) or b"{}")
@@ -94,15 +96,7 @@ class Handler(BaseHTTPRequestHandler):
         if status == 0:  # hang past the client's timeout
             time.sleep(float(body))
             status, body = 200, answer(json.dumps(VALID_CONTENT))
-        payload = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args) -> None:
-        pass
+        self.send_json(status, body)
 
 
 def make_server(port: int = 0) -> ThreadingHTTPServer:
@@ -112,9 +106,7 @@ def make_server(port: int = 0) -> ThreadingHTTPServer:
 
 
 def start(port: int = 0) -> ThreadingHTTPServer:
-    server = make_server(port)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    return server
+    return serve_in_background(make_server(port))
 
 
 if __name__ == "__main__":

@@ -1,19 +1,22 @@
-"""A local stand-in for the Google Books API that replays the recorded payloads in tests/data.
+"""A local stand-in for the Google Books API that replays the recorded payloads in books/tests/data.
 
 `GET /volumes?q=...` answers the search payload whose words match the query (search_<words>.json),
 else search_something.json; `q=isbn:N` answers the recorded items with that ISBN;
 `GET /volumes/<id>` answers volume_<id>.json or a 404.
-Run it alone with `python -m books.tests.fake_google_books PORT`.
+Run it alone with `python -m fakes.google_books PORT`.
 """
 
 import json
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-DATA = Path(__file__).parent / "data"
+from fakes.servers import JSONHandler, serve_in_background
+
+# The recorded payloads stay with the tests that replay them at the transport (STYLE.md: tests/data).
+DATA = Path(__file__).resolve().parent.parent / "books" / "tests" / "data"
 
 
 def _isbn_payload(isbn: str) -> bytes:
@@ -37,36 +40,23 @@ def _search_payload(query: str) -> bytes:
     return (DATA / "search_something.json").read_bytes()
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JSONHandler):
     def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
         with self.server.lock:
             self.server.calls += 1
         url = urlsplit(self.path)
         path = url.path.removeprefix("/books/v1")
         if path == "/volumes":
-            self._send(200, _search_payload(parse_qs(url.query).get("q", [""])[0]))
+            self.send_json(200, _search_payload(parse_qs(url.query).get("q", [""])[0]))
         elif path.startswith("/volumes/") and (DATA / f"volume_{path.rsplit('/', 1)[1]}.json").exists():
-            self._send(200, (DATA / f"volume_{path.rsplit('/', 1)[1]}.json").read_bytes())
+            self.send_json(200, (DATA / f"volume_{path.rsplit('/', 1)[1]}.json").read_bytes())
         else:
-            self._send(404, json.dumps({"error": {"code": 404, "message": "The volume ID could not be found."}}))
-
-    def _send(self, status: int, body: bytes | str) -> None:
-        body = body.encode() if isinstance(body, str) else body
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args) -> None:
-        pass
+            self.send_json(404, json.dumps({"error": {"code": 404, "message": "The volume ID could not be found."}}))
 
 
 def start(port: int = 0) -> ThreadingHTTPServer:
     """Serve in a background thread; `server.server_address[1]` is the port, `server.calls` the count."""
-    server = make_server(port)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    return server
+    return serve_in_background(make_server(port))
 
 
 def make_server(port: int = 0) -> ThreadingHTTPServer:
