@@ -2,6 +2,7 @@
 
 import io
 import secrets
+import threading
 
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -16,6 +17,11 @@ NOT_AN_IMAGE = "Upload a JPEG, PNG, WebP or GIF image."
 TOO_MANY_PIXELS = "The image is too large: at most 4096x4096 pixels (16.7 megapixels)."
 
 
+# One decode at a time per process: a 4096x4096 image takes ~200 MB while it is decoded, and parallel uploads
+# must not add up past an instance's memory (gunicorn's threads would otherwise decode side by side).
+_decoding = threading.BoundedSemaphore(1)
+
+
 class InvalidAvatar(ValueError):
     """The upload cannot be an avatar; the message tells the reader what to send instead."""
 
@@ -27,7 +33,7 @@ def avatar_process(upload: File) -> ContentFile:
     but a JPEG, PNG, WebP or GIF of at most MAX_PIXELS pixels; larger ones are refused before decoding."""
     upload.seek(0)
     try:
-        with Image.open(upload, formats=FORMATS) as image:  # lazy: reads the header, not the pixels
+        with _decoding, Image.open(upload, formats=FORMATS) as image:  # lazy: reads the header, not the pixels
             if image.width * image.height > MAX_PIXELS:
                 raise InvalidAvatar(TOO_MANY_PIXELS)
             image.draft(None, (MAX_SIDE, MAX_SIDE))  # a JPEG decodes straight at 1/2, 1/4 or 1/8 scale
@@ -43,10 +49,10 @@ def avatar_process(upload: File) -> ContentFile:
 def _encoded(image: Image.Image) -> ContentFile:
     if image.mode.startswith("I;16"):
         image = image.point(lambda value: value / 256)  # 16-bit greys, which convert() would clip to white
+    image.thumbnail((MAX_SIDE, MAX_SIDE))  # first, so no full-size copy is made by convert()
     image = image.convert("RGBA" if image.has_transparency_data else "RGB")
     if image.mode == "RGBA" and image.getchannel("A").getextrema()[0] == 255:
         image = image.convert("RGB")  # an alpha channel with nothing transparent in it
-    image.thumbnail((MAX_SIDE, MAX_SIDE))
     # A new image carries pixels only: none of the source's info (EXIF, XMP, ICC profile, text) can follow.
     clean = Image.new(image.mode, image.size)
     clean.paste(image)

@@ -129,6 +129,12 @@ class PasswordUserThrottle(UserThrottle):
     scope = "password_user"
 
 
+class AvatarUploadThrottle(UserThrottle):
+    """Profile updates that carry a file (an avatar to decode), per reader."""
+
+    scope = "avatar_user"
+
+
 def code_send_allowed(email: str) -> bool:
     """Count a code email to `email` against its cooldown, then its daily cap; False past either.
 

@@ -33,6 +33,7 @@ from account.serializers import (
 )
 from account.throttles import (
     CODE_CHECK_THROTTLES,
+    AvatarUploadThrottle,
     CodeSendIPThrottle,
     LoginEmailThrottle,
     LoginIPThrottle,
@@ -219,8 +220,13 @@ class MeView(APIView):
     parser_classes = [SafeJSONParser, SafeMultiPartParser, SafeFormParser]  # multipart only here: the avatar
 
     def get_throttles(self):
-        # Deleting the account checks the password: limit guessing like a password change.
-        return [PasswordUserThrottle()] if self.request.method == "DELETE" else []
+        # Deleting the account checks the password: limit guessing like a password change. An upload is decoded:
+        # limited per reader (read from the header, before the body is parsed).
+        if self.request.method == "DELETE":
+            return [PasswordUserThrottle()]
+        if self.request.method == "PATCH" and self.request.content_type.startswith("multipart/"):
+            return [AvatarUploadThrottle()]
+        return []
 
     @extend_schema(responses={200: UserSerializer, **errors(401)}, tags=["account"])
     def get(self, request):
@@ -228,7 +234,7 @@ class MeView(APIView):
 
     @extend_schema(
         request=ProfileUpdateSerializer,
-        responses={200: UserSerializer, **errors(400, 401), 503: AVATARS_NOT_CONFIGURED},
+        responses={200: UserSerializer, **errors(400, 401, 429), 503: AVATARS_NOT_CONFIGURED},
         tags=["account"],
     )
     def patch(self, request):

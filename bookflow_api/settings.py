@@ -232,6 +232,8 @@ SUMMARY_PROMPT_VERSION = 1
 # an admin's retry runs it again.
 SUMMARY_RETRY_COOLDOWN_MINUTES = config("SUMMARY_RETRY_COOLDOWN_MINUTES", default=60, cast=int)
 SUMMARY_MAX_FAILED_ROUNDS = 3
+# Failed (refunded) generations one reader may cause per hour before their requests start no new one (429).
+SUMMARY_FAILED_ROUNDS_PER_READER_HOUR = 3
 for _name in ("GOOGLE_BOOKS_DAILY_CALL_BUDGET", "GEMINI_DAILY_CALL_BUDGET", "SUMMARY_RETRY_COOLDOWN_MINUTES"):
     if globals()[_name] < 0:
         raise ImproperlyConfigured(f"{_name} must be 0 or more.")
@@ -262,6 +264,7 @@ DEFAULT_THROTTLE_RATES = {
     "code_send_email": "1/min",
     "code_send_email_daily": "10/day",
     "password_user": "10/hour",
+    "avatar_user": "10/hour",
     "catalogue_user": "60/min",
     # Google Books calls one reader's cache misses may cost (search, categories, book and ISBN lookups).
     "catalogue_miss_user": "60/hour",

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from rest_framework import status
+from rest_framework import exceptions, status
 
 from account.models import User
 from bookflow_api.durable import (
@@ -65,11 +65,12 @@ def summary_request(*, user: User, volume_id: str, language: str = "en") -> Summ
     with transaction.atomic():
         # One request at a time per reader, so two parallel unlocks cannot both take the last unit.
         User.objects.select_for_update().filter(pk=user.pk).first()
+        key = {"book": book, "language": language, "prompt_version": settings.SUMMARY_PROMPT_VERSION}
+        existing = Summary.objects.filter(**key).first()
+        if existing is None or (existing.status == TaskStatus.FAILED and _cooled_off(existing)):
+            _failures_allow(user)  # this request would start a generation
         summary, created = Summary.objects.get_or_create(
-            book=book,
-            language=language,
-            prompt_version=settings.SUMMARY_PROMPT_VERSION,
-            defaults={"run_after": timezone.now() + timedelta(seconds=delay)},
+            **key, defaults={"run_after": timezone.now() + timedelta(seconds=delay)}
         )
         if summary.status == TaskStatus.FAILED:
             _summary_restart(summary, delay=delay, cooled_down=True)
@@ -80,6 +81,27 @@ def summary_request(*, user: User, volume_id: str, language: str = "en") -> Summ
         if created:
             task_schedule(summary, delay=delay)
     return summary
+
+
+def _cooled_off(summary: Summary) -> bool:
+    retry_at = summary_retry_at(summary)
+    return retry_at is not None and retry_at <= timezone.now()
+
+
+def _failures_allow(user: User) -> None:
+    """Refunds make failures free: past SUMMARY_FAILED_ROUNDS_PER_READER_HOUR failed generations a reader paid for
+    in the last hour, they start no new one (429) until the oldest is an hour old. A bound on what one account
+    can make Gemini do through books that fail, one after the other."""
+    hour_ago = timezone.now() - timedelta(hours=1)
+    # Charged, then refunded: an unlock held for free (refunded_at == unlocked_at, see _hold_free) is no failure.
+    failures = SummaryUnlock.objects.filter(user=user, refunded_at__gte=hour_ago).exclude(refunded_at=F("unlocked_at"))
+    first = failures.order_by("refunded_at").values_list("refunded_at", flat=True)
+    if failures.count() >= settings.SUMMARY_FAILED_ROUNDS_PER_READER_HOUR:
+        wait = (first[0] + timedelta(hours=1) - timezone.now()).total_seconds()
+        raise exceptions.Throttled(
+            wait=max(wait, 1),
+            detail="Several summaries you asked for failed in the last hour; ask for a new one later.",
+        )
 
 
 def summary_retry_at(summary: Summary) -> datetime | None:
@@ -108,7 +130,7 @@ def _summary_restart(summary: Summary, *, delay: float, cooled_down: bool = Fals
 def _hold_free(*, user: User, summary: Summary) -> None:
     """The reader asked for a failed summary: they may see it (and poll it), and it costs them nothing."""
     now = timezone.now()
-    SummaryUnlock.objects.get_or_create(user=user, summary=summary, defaults={"refunded_at": now})
+    SummaryUnlock.objects.get_or_create(user=user, summary=summary, defaults={"unlocked_at": now, "refunded_at": now})
     SummaryUnlock.objects.filter(user=user, summary=summary, refunded_at__isnull=True).update(refunded_at=now)
 
 

@@ -8,6 +8,7 @@ from account.avatars import NOT_AN_IMAGE
 from bookflow_api.tests.test_admin_pages import page_form_data
 from bookflow_api.tests.test_configuration import PRODUCTION, start
 from bookflow_api.tests.test_parsers import UnreadableBody
+from conftest import throttle_limit
 
 ME = "/api/v1/account/me/"
 
@@ -244,3 +245,14 @@ def test_an_image_the_api_would_refuse_is_refused_in_the_admin_too(admin_client,
 
     assert response.status_code == 200
     assert "too large" in str(response.context["adminform"].form.errors["avatar"])
+
+
+def test_avatar_uploads_are_limited_per_reader(auth_client):
+    limit = throttle_limit("avatar_user")
+    answers = [
+        auth_client.patch(ME, {"avatar": image_file(Image.new("RGB", (8, 8)), "PNG")}, format="multipart").status_code
+        for _ in range(limit + 1)
+    ]
+
+    assert answers == [200] * limit + [429]
+    assert auth_client.patch(ME, {"first_name": "Still"}, format="json").status_code == 200

@@ -3,6 +3,7 @@
 import html
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -28,6 +29,7 @@ QUOTA_REASONS = {
     "quotaExceeded",
 }
 COOLDOWN_KEY = "google_books:cooldown"
+RETRIED_STATUSES = {500, 502, 503, 504}
 
 
 class GoogleBooksError(Exception):
@@ -170,6 +172,8 @@ class GoogleBooksClient:
     """Talks to Google Books; raises GoogleBooksUnavailable / GoogleBooksNotFound, never a requests error."""
 
     timeout = (3.05, 6)  # connect, read (seconds)
+    server_error_retries = 2
+    retry_backoff_seconds = 0.25
     quota_cooldown_seconds = 60
     outage_cooldown_seconds = 15
     cache = cache
@@ -178,18 +182,9 @@ class GoogleBooksClient:
         self.base_url = (base_url or settings.GOOGLE_BOOKS_BASE_URL).rstrip("/")
         self.api_key = settings.GOOGLE_BOOKS_API_KEY if api_key is None else api_key
         self.session = requests.Session()
-        retry = Retry(
-            total=2,
-            connect=1,
-            read=0,
-            status=2,
-            backoff_factor=0.25,
-            status_forcelist=(500, 502, 503, 504),
-            allowed_methods=("GET",),
-            # 429 is not retried here: _get honours its Retry-After across every process instead.
-            respect_retry_after_header=False,
-            raise_on_status=False,
-        )
+        # Connection retries only: a request that reached Google is retried by _get, which counts each one
+        # against the daily budget (a 5xx counts against Google's quota too).
+        retry = Retry(total=1, connect=1, read=0, status=0, allowed_methods=("GET",), raise_on_status=False)
         self.session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=20))
         self.session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=20))
         self.session.headers["Accept"] = "application/json"
@@ -218,15 +213,12 @@ class GoogleBooksClient:
         """True while calls are held back after a quota error or an outage (in every process)."""
         return bool(self.cache.get(COOLDOWN_KEY))
 
-    def _get(self, path: str, params: dict) -> dict:
-        if self.paused():
-            raise GoogleBooksUnavailable("Google Books is paused after a quota error or an outage.")
+    def _send(self, path: str, params: dict) -> requests.Response:
+        """One request, counted against today's budget; GoogleBooksUnavailable when spent or unreachable."""
         if not budget_spend(Upstream.GOOGLE_BOOKS):
             raise GoogleBooksUnavailable("Today's Google Books call budget is spent.")
-        if self.api_key:
-            params = {**params, "key": self.api_key}
         try:
-            response = self.session.get(self.base_url + path, params=params, timeout=self.timeout)
+            return self.session.get(self.base_url + path, params=params, timeout=self.timeout)
         except requests.RequestException as exc:
             # Unreachable: answer from the local catalogue for a while instead of waiting on every request.
             self.cache.set(COOLDOWN_KEY, True, timeout=self.outage_cooldown_seconds)
@@ -236,6 +228,18 @@ class GoogleBooksClient:
                 self.outage_cooldown_seconds,
             )
             raise GoogleBooksUnavailable(str(exc)) from exc
+
+    def _get(self, path: str, params: dict) -> dict:
+        if self.paused():
+            raise GoogleBooksUnavailable("Google Books is paused after a quota error or an outage.")
+        if self.api_key:
+            params = {**params, "key": self.api_key}
+        for attempt in range(self.server_error_retries + 1):
+            if attempt:
+                time.sleep(self.retry_backoff_seconds * attempt)
+            response = self._send(path, params)
+            if response.status_code not in RETRIED_STATUSES:
+                break
 
         if response.status_code == 404:
             raise GoogleBooksNotFound(path)

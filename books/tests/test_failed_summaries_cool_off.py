@@ -150,3 +150,32 @@ def test_the_admin_lists_the_summaries_waiting_for_an_admin(admin_client):
     assert f"/{stuck.pk}/change/" in waiting_list and f"/{cooling.pk}/change/" not in waiting_list
     assert "Only an admin" in waiting_list
     assert f"/{cooling.pk}/change/" in cooling_list and f"/{stuck.pk}/change/" not in cooling_list
+
+
+def test_a_reader_whose_summaries_keep_failing_starts_no_new_one_for_an_hour(broken_gemini, tasks, settings):
+    reader = reader_client("scholar")
+    for n in range(settings.SUMMARY_FAILED_ROUNDS_PER_READER_HOUR):
+        seed_book(f"failing000{n}")
+        unlock(reader, f"failing000{n}")
+        tasks.run_all()
+    seed_book("another0001")
+
+    refused = unlock(reader, "another0001")
+    tasks.traveller.shift(timedelta(hours=1, seconds=1))
+    later = unlock(reader, "another0001")
+
+    assert refused.status_code == 429 and refused.json()["code"] == "throttled"
+    assert 0 < int(refused["Retry-After"]) <= 3600
+    assert later.status_code == 202
+    assert broken_gemini.calls == 4 * settings.SUMMARY_FAILED_ROUNDS_PER_READER_HOUR
+
+
+def test_asking_for_failed_summaries_during_their_cool_off_is_no_failure_of_the_readers(broken_gemini, tasks):
+    seed_book("failing0001")
+    fail_a_round(reader_client(), tasks)
+    reader = reader_client()
+    for _ in range(5):
+        unlock(reader, "failing0001")  # held free: no round of theirs failed
+    seed_book("another0001")
+
+    assert unlock(reader, "another0001").status_code == 202

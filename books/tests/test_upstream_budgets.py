@@ -242,3 +242,14 @@ def test_the_admin_shows_todays_use_against_the_budget(admin_client, settings):
     page = admin_client.get("/admin/books/upstreamusage/").content.decode()
 
     assert "200" in page and "25 %" in page
+
+
+def test_every_request_sent_to_google_books_counts_against_the_budget_retries_included(upstream):
+    upstream.get(f"{BASE}/volumes", status=503)
+    upstream.get(f"{BASE}/volumes", status=503)
+    upstream.get(f"{BASE}/volumes", json=payload("search_something.json"))
+
+    reader_client().get(SEARCH, {"q": "something"})
+
+    assert google_searches(upstream) == 3
+    assert UpstreamUsage.objects.get(upstream="google_books").calls == 3
