@@ -1,4 +1,5 @@
-"""The curated categories clients show for interests and browsing, each mapped to a Google Books subject."""
+"""The curated categories readers pick as interests (a profile field) and browse by: each maps to the Google Books
+subject that `books` searches for it."""
 
 from dataclasses import dataclass
 

@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from account.categories import BY_SLUG
 from account.models import OneTimeCode, Plan, User, normalize_email
-from books.categories import BY_SLUG
 
 CODE_FIELD = {"regex": r"^[0-9]{6}$", "error_messages": {"invalid": "Enter the 6-digit code from the email."}}
 

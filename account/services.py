@@ -23,6 +23,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from account.avatars import InvalidAvatar, avatar_process
 from account.emails import email_enqueue
 from account.models import OneTimeCode, User, normalize_email
+from account.signals import email_verified
 from account.throttles import code_send_allowed
 from bookflow_api.errors import ApplicationError
 
@@ -171,12 +172,10 @@ def email_verify(*, email: str, code: str) -> User:
 
 
 def _mark_verified(user: User) -> None:
-    """The address is proven: a first verification schedules the free trial (once per address ever)."""
-    from books.trials import trial_schedule
-
+    """The address is proven: a first verification tells the apps (books schedules the free trial)."""
     if not user.is_verified:
         user.is_verified = True
-        trial_schedule(user=user)
+        email_verified.send(sender=User, user=user)
 
 
 def code_resend(*, email: str, purpose: str) -> None:

@@ -4,11 +4,12 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
+from account.admin import user_action_register
 from bookflow_api.durable import TASK_FIELDS, TaskStatus
 from books.budgets import budget_day, budget_limit
 from books.models import Book, Bookmark, FreeTrial, Note, Summary, SummaryUnlock, UpstreamUsage
 from books.summaries import summary_retry, summary_retry_at
-from books.trials import trial_end, trial_extend
+from books.trials import trial_end, trial_extend, trial_grant_now
 
 
 @admin.register(Book)
@@ -201,3 +202,17 @@ class UpstreamUsageAdmin(admin.ModelAdmin):
             return "—"
         limit = budget_limit(usage.upstream)
         return f"{100 * usage.calls / limit:.0f} %" if limit else "100 %"
+
+
+@admin.action(description="Grant a free trial now (restarts an earlier one)")
+def grant_free_trial(modeladmin, request, queryset) -> None:
+    granted = sum(trial_grant_now(user=user) for user in queryset)
+    modeladmin.message_user(
+        request,
+        f"Granted {settings.FREE_TRIAL_DAYS} days of {settings.FREE_TRIAL_PLAN} to {granted} reader(s); "
+        f"{queryset.count() - granted} already on a paid plan were left alone.",
+        messages.SUCCESS,
+    )
+
+
+user_action_register(grant_free_trial)

@@ -7,6 +7,7 @@ class BooksConfig(AppConfig):
 
     def ready(self) -> None:
         from account.addresses import register_address_field
+        from account.signals import email_verified
         from account.worker import jobs_register
         from bookflow_api import durable
         from bookflow_api.health import HealthSection, health_section_register
@@ -15,13 +16,14 @@ class BooksConfig(AppConfig):
         from books.serializers import BudgetsSerializer, budgets_health
         from books.summaries import generate_summary, summary_round_failed
         from books.tasks import books_jobs
-        from books.trials import trial_grant_run
+        from books.trials import on_email_verified, trial_grant_run
 
         register_address_field("books.FreeTrial")  # `manage.py email_collisions` checks trials' addresses too
         durable.task_kind_register(Summary, generate_summary, abandoned=summary_round_failed)
         durable.task_kind_register(FreeTrial, trial_grant_run)
         durable.timer_install(scheduler.run_later)
         jobs_register(books_jobs)
+        email_verified.connect(on_email_verified, dispatch_uid="books.trials.on_email_verified")
         health_section_register(
             "budgets",
             HealthSection(

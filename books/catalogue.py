@@ -16,10 +16,10 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from rest_framework import status
 
+from account.categories import BY_SLUG, Category
 from account.throttles import UserThrottle
 from bookflow_api.errors import ApplicationError
 from bookflow_api.pagination import PageRequest
-from books.categories import BY_SLUG, Category
 from books.models import Book, Bookmark, SummaryUnlock
 from books.providers.google_books import (
     GoogleBooksClient,

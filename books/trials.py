@@ -37,6 +37,11 @@ def trial_schedule(*, user: User) -> FreeTrial | None:
     return None
 
 
+def on_email_verified(sender, *, user: User, **kwargs) -> None:
+    """account.signals.email_verified: a newly verified reader gets the address's one free trial."""
+    trial_schedule(user=user)
+
+
 def trial_grant_run(trial_id: int, *, stale: bool = False) -> None:
     """The task: start the trial (the reader's plan becomes the trial's) and send "your trial has started"."""
     trial = task_claim(FreeTrial, trial_id, stale=stale)

@@ -4,12 +4,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from account.categories import BY_SLUG, CATEGORIES
 from account.throttles import UserThrottle
 from bookflow_api.errors import ApplicationError
 from bookflow_api.errors import error_responses as errors
 from bookflow_api.pagination import page_body, page_request, page_serializer
 from books import catalogue, library, summaries
-from books.categories import BY_SLUG, CATEGORIES
 from books.serializers import (
     BookDetailSerializer,
     BookmarkSerializer,

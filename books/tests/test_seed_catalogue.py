@@ -3,8 +3,8 @@ import json
 import pytest
 from django.core.management import call_command
 
+from account.categories import BY_SLUG
 from books.catalogue import isbn_normalize
-from books.categories import BY_SLUG
 from books.management.commands.seed_books import SEED_FILE
 from books.models import Book
 from books.tests.conftest import BASE

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from books.categories import BY_SLUG
+from account.categories import BY_SLUG
 from books.models import Book
 
 SEED_FILE = Path(__file__).resolve().parents[2] / "data" / "seed_books.json"
