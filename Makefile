@@ -19,7 +19,7 @@ help:
 	@echo "make fuzz              schemathesis with 200 cases per operation (FUZZ_EXAMPLES=N for more)"
 	@echo "make bench             benchmarks as tables (needs PostgreSQL, Redis, wrk): bench/README.md"
 	@echo "make install-browser   Debian's chromium for the admin browser test (skipped without it)"
-	@echo "make lint              ruff lint + format check"
+	@echo "make lint              ruff lint + format check + import-linter (the layers of ARCHITECTURE.md §3)"
 	@echo "make migrations-check  fail if a model change has no migration"
 
 $(BIN)/python:
@@ -92,6 +92,7 @@ smoke: install
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install-dev
 	$(BIN)/ruff check --fix .

@@ -17,7 +17,7 @@ from rest_framework_simplejwt.token_blacklist.admin import OutstandingTokenAdmin
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from account.avatars import InvalidAvatar, avatar_process
-from account.models import EmailTask, OneTimeCode, User, WorkerHeartbeat, normalize_email
+from account.models import EmailTask, OneTimeCode, Subscription, User, WorkerHeartbeat, normalize_email
 from bookflow_api.durable import TASK_FIELDS
 
 
@@ -166,6 +166,17 @@ def user_action_register(action) -> None:
     """An action on the readers' list from an app above account (called from that app's admin module)."""
     if action not in UserAdmin.actions:
         UserAdmin.actions = [*UserAdmin.actions, action]
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ViewOnlyAdmin):
+    """Written by the trial service (and, next, by payments): start, extend or end a trial from Books › Free trials
+    or the users list, so the trial's own row, its emails and this one stay together."""
+
+    list_display = ["user", "plan", "status", "trial_started_at", "trial_ends_at", "updated_at"]
+    list_filter = ["status", "plan", "trial_ends_at"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
 
 
 @admin.register(OneTimeCode)

@@ -7,7 +7,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from account.models import EmailTask, User
+from account.codes import code_issue
+from account.models import EmailTask, Subscription, User
 from bookflow_api.durable import task_claim, task_retry_or_fail, task_schedule, task_succeed
 
 logger = logging.getLogger(__name__)
@@ -36,16 +37,16 @@ TRIAL_SUBJECTS = {
 
 
 def send_trial_email(*, user: User, kind: str) -> None:
-    from books.trials import trial_of
-
-    trial = trial_of(user)
+    subscription = Subscription.objects.filter(user=user).first()
+    plan = subscription.plan if subscription else settings.FREE_TRIAL_PLAN
+    started, ends = (subscription.trial_started_at, subscription.trial_ends_at) if subscription else (None, None)
     context = {
         "user": user,
-        "trial": trial,
-        "plan": (trial.plan if trial else settings.FREE_TRIAL_PLAN).capitalize(),
-        "quota": settings.PLAN_QUOTAS.get(trial.plan if trial else settings.FREE_TRIAL_PLAN),
+        "trial": {"ends_at": ends},
+        "plan": plan.capitalize(),
+        "quota": settings.PLAN_QUOTAS.get(plan),
         "free_quota": settings.PLAN_QUOTAS["free"],
-        "days": (trial.ends_at - trial.starts_at).days if trial and trial.ends_at else settings.FREE_TRIAL_DAYS,
+        "days": (ends - started).days if started and ends else settings.FREE_TRIAL_DAYS,
     }
     send_templated_email(to=user.email, subject=TRIAL_SUBJECTS[kind], template=kind, context=context)
 
@@ -64,8 +65,6 @@ def email_enqueue(*, user: User, kind: str) -> EmailTask:
 
 def email_task_run(task_id: int, *, stale: bool = False) -> None:
     """The task: claim, send (a code email issues its code now, so no code is ever stored in clear), or retry."""
-    from account.services import code_issue
-
     task = task_claim(EmailTask, task_id, stale=stale)
     if task is None:
         return

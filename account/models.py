@@ -166,6 +166,25 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.first_name or self.email
 
 
+class Subscription(models.Model):
+    """What a reader is subscribed to beyond `free`: today the free trial (`trialing`, then `expired`), written by
+    the trial service in books through account/subscriptions.py. The plan in force is `User.plan`."""
+
+    class Status(models.TextChoices):
+        TRIALING = "trialing", "Trialing"
+        EXPIRED = "expired", "Trial ended"
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="subscription")
+    plan = models.CharField(max_length=10, choices=Plan.choices, help_text="The subscribed plan (the trial's).")
+    status = models.CharField(max_length=20, choices=Status.choices)
+    trial_started_at = models.DateTimeField(null=True, blank=True)
+    trial_ends_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.plan} ({self.status})"
+
+
 class OneTimeCode(models.Model):
     """A 6-digit code sent by email; only its keyed hash is stored."""
 

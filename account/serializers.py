@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from account.categories import BY_SLUG
 from account.models import OneTimeCode, Plan, User, normalize_email
+from account.subscriptions import subscription_of
 
 CODE_FIELD = {"regex": r"^[0-9]{6}$", "error_messages": {"invalid": "Enter the 6-digit code from the email."}}
 
@@ -58,30 +59,6 @@ class SubscriptionSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["none", "trialing", "active", "expired"])
     trial_ends_at = serializers.DateTimeField(allow_null=True)
     quotas = QuotasSerializer()
-
-
-def subscription_of(user: User) -> dict:
-    """`trialing` while the free trial runs, `active` on a plan of one's own, `expired` back on free after
-    the trial, `none` before any."""
-    from books.summaries import summary_quota
-    from books.trials import trial_of
-
-    trial = trial_of(user)
-    # Trialing until the worker's hourly `expire_trials` ends it (the reader keeps the plan until then).
-    if trial is not None and trial.ended_at is None and user.plan == trial.plan:
-        status = "trialing"
-    elif user.plan != Plan.FREE:
-        status = "active"
-    elif trial is not None and trial.ended_at is not None:
-        status = "expired"
-    else:
-        status = "none"
-    return {
-        "plan": user.plan,
-        "status": status,
-        "trial_ends_at": trial.ends_at if status in ("trialing", "expired") else None,
-        "quotas": {"summaries": summary_quota(user=user)},
-    }
 
 
 class UserSerializer(serializers.ModelSerializer):

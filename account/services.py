@@ -1,8 +1,6 @@
 """Account writes: registration, one-time codes, passwords, tokens."""
 
 import hashlib
-import secrets
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
@@ -14,13 +12,14 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import constant_time_compare
 from rest_framework import status
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from account.avatars import InvalidAvatar, avatar_process
+from account.codes import code_hash
 from account.emails import email_enqueue
 from account.models import OneTimeCode, User, normalize_email
 from account.signals import email_verified
@@ -39,11 +38,6 @@ AVATARS_NOT_CONFIGURED = ApplicationError(
 )
 
 
-def _code_hash(*, user_id: int, purpose: str, code: str) -> str:
-    # Keyed with SECRET_KEY: a leaked table alone does not let anyone brute-force the codes.
-    return salted_hmac("account.OneTimeCode", f"{user_id}:{purpose}:{code}", algorithm="sha256").hexdigest()
-
-
 def _user_by_email(email: str) -> User | None:
     return User.objects.filter(email=normalize_email(email), is_active=True).first()
 
@@ -53,22 +47,6 @@ def _validate_new_password(password: str, user: User | None) -> None:
         password_validation.validate_password(password, user)
     except DjangoValidationError as exc:
         raise ApplicationError("weak_password", exc.messages[0], errors={"password": list(exc.messages)}) from exc
-
-
-def code_issue(*, user: User, purpose: str) -> str:
-    """Create a fresh code for `purpose`, void the previous ones, and return it in clear (once)."""
-    now = timezone.now()
-    code = f"{secrets.randbelow(10**6):06d}"
-    with transaction.atomic():
-        OneTimeCode.objects.filter(user=user, purpose=purpose, consumed_at__isnull=True).update(consumed_at=now)
-        OneTimeCode.objects.create(
-            user=user,
-            purpose=purpose,
-            code_hash=_code_hash(user_id=user.pk, purpose=purpose, code=code),
-            created_at=now,
-            expires_at=now + timedelta(minutes=settings.OTP_TTL_MINUTES),
-        )
-    return code
 
 
 def code_send(*, user: User, purpose: str) -> None:
@@ -123,7 +101,7 @@ def code_check(*, user: User | None, email: str, purpose: str, code: str) -> Non
     )
     if not counted:
         raise TOO_MANY_ATTEMPTS
-    expected = _code_hash(user_id=user.pk, purpose=purpose, code=code)
+    expected = code_hash(user_id=user.pk, purpose=purpose, code=code)
     if not constant_time_compare(expected, otp.code_hash):
         raise INVALID_CODE
     if otp.is_expired:

@@ -29,8 +29,8 @@ from account.serializers import (
     SubscriptionSerializer,
     TokenPairSerializer,
     UserSerializer,
-    subscription_of,
 )
+from account.subscriptions import subscription_of
 from account.throttles import (
     CODE_CHECK_THROTTLES,
     AvatarUploadThrottle,

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class BooksConfig(AppConfig):
@@ -7,6 +8,7 @@ class BooksConfig(AppConfig):
 
     def ready(self) -> None:
         from account.addresses import register_address_field
+        from account.quotas import quota_register
         from account.signals import email_verified
         from account.worker import jobs_register
         from bookflow_api import durable
@@ -14,7 +16,7 @@ class BooksConfig(AppConfig):
         from books import scheduler
         from books.models import FreeTrial, Summary
         from books.serializers import BudgetsSerializer, budgets_health
-        from books.summaries import generate_summary, summary_round_failed
+        from books.summaries import generate_summary, summaries_used_since, summary_round_failed
         from books.tasks import books_jobs
         from books.trials import on_email_verified, trial_grant_run
 
@@ -23,6 +25,7 @@ class BooksConfig(AppConfig):
         durable.task_kind_register(FreeTrial, trial_grant_run)
         durable.timer_install(scheduler.run_later)
         jobs_register(books_jobs)
+        quota_register("summaries", limit=lambda plan: settings.PLAN_QUOTAS[plan], used_since=summaries_used_since)
         email_verified.connect(on_email_verified, dispatch_uid="books.trials.on_email_verified")
         health_section_register(
             "budgets",

@@ -1,7 +1,6 @@
 """AI summaries: unlocking (with monthly quotas), generation as a durable task, refunds on failure."""
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -11,6 +10,7 @@ from django.utils import timezone
 from rest_framework import exceptions, status
 
 from account.models import User
+from account.quotas import Quota, quota_of
 from bookflow_api.durable import (
     TaskStatus,
     task_claim,
@@ -30,28 +30,13 @@ logger = logging.getLogger(__name__)
 SUMMARY_NOT_FOUND = ApplicationError("summary_not_found", "No such summary.", status_code=status.HTTP_404_NOT_FOUND)
 
 
-@dataclass(frozen=True)
-class Quota:
-    limit: int
-    used: int
-    resets_at: datetime
-
-    @property
-    def remaining(self) -> int:
-        return max(0, self.limit - self.used)
-
-
-def _month_bounds(moment: datetime) -> tuple[datetime, datetime]:
-    start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
-    return start, end
+def summaries_used_since(user: User, since: datetime) -> int:
+    """The reader's summary unlocks since `since` (refunded ones do not count): the `summaries` quota's use."""
+    return SummaryUnlock.objects.filter(user=user, unlocked_at__gte=since, refunded_at__isnull=True).count()
 
 
 def summary_quota(*, user: User) -> Quota:
-    """The reader's summary unlocks this calendar month (UTC) against their plan's limit."""
-    start, end = _month_bounds(timezone.now())
-    used = SummaryUnlock.objects.filter(user=user, unlocked_at__gte=start, refunded_at__isnull=True).count()
-    return Quota(limit=settings.PLAN_QUOTAS[user.plan], used=used, resets_at=end)
+    return quota_of(user, "summaries")
 
 
 def summary_request(*, user: User, volume_id: str, language: str = "en") -> Summary:

@@ -9,7 +9,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from account.emails import email_enqueue
-from account.models import EmailTask, Plan, User, address_key
+from account.models import EmailTask, User, address_key
+from account.subscriptions import subscription_trial_end, subscription_trial_extend, subscription_trial_start
 from bookflow_api.durable import TaskStatus, task_claim, task_restart, task_retry_or_fail, task_schedule, task_succeed
 from books.models import FreeTrial
 
@@ -60,11 +61,12 @@ def trial_grant_run(trial_id: int, *, stale: bool = False) -> None:
 
 
 def _start(trial: FreeTrial, *, days: int) -> bool:
-    """Put a reader on `free` on the trial's plan, with the email. A reader already on a paid plan (an
-    admin set it) is left alone: a trial would only downgrade them. False then."""
-    if not User.objects.filter(pk=trial.user_id, plan=Plan.FREE).update(plan=trial.plan):
-        return False
+    """Start the trial now, with the email; False for a reader already on a paid plan of their own (left alone)."""
     now = timezone.now()
+    if not subscription_trial_start(
+        user=trial.user, plan=trial.plan, starts_at=now, ends_at=now + timedelta(days=days)
+    ):
+        return False
     trial.starts_at, trial.ends_at, trial.ended_at, trial.reminder_sent_at = now, now + timedelta(days=days), None, None
     FreeTrial.objects.filter(pk=trial.pk).update(
         starts_at=trial.starts_at, ends_at=trial.ends_at, ended_at=None, reminder_sent_at=None
@@ -90,10 +92,12 @@ def trial_grant_now(*, user: User, days: int | None = None) -> bool:
 
 def trial_extend(*, trial: FreeTrial, days: int) -> bool:
     """Admin: push an active trial's end back by `days`. False if the trial is not running."""
-    updated = FreeTrial.objects.filter(pk=trial.pk, starts_at__isnull=False, ended_at__isnull=True).update(
-        ends_at=F("ends_at") + timedelta(days=days), reminder_sent_at=None
-    )
-    return bool(updated)
+    running = FreeTrial.objects.filter(pk=trial.pk, starts_at__isnull=False, ended_at__isnull=True)
+    if not running.update(ends_at=F("ends_at") + timedelta(days=days), reminder_sent_at=None):
+        return False
+    if trial.user_id is not None:
+        subscription_trial_extend(user_id=trial.user_id, ends_at=FreeTrial.objects.get(pk=trial.pk).ends_at)
+    return True
 
 
 def trial_end(*, trial: FreeTrial, due: bool = False) -> bool:
@@ -108,7 +112,7 @@ def trial_end(*, trial: FreeTrial, due: bool = False) -> bool:
             running = running.filter(ends_at__lte=now)
         if not running.update(ended_at=now):
             return False
-        if trial.user_id is not None and User.objects.filter(pk=trial.user_id, plan=trial.plan).update(plan=Plan.FREE):
+        if trial.user_id is not None and subscription_trial_end(user_id=trial.user_id, plan=trial.plan):
             email_enqueue(user=trial.user, kind=EmailTask.Kind.TRIAL_ENDED)
     logger.info("Free trial %s ended.", trial.pk)
     return True
@@ -154,7 +158,3 @@ def trial_ending_reminders() -> int:
                 email_enqueue(user=trial.user, kind=EmailTask.Kind.TRIAL_ENDING)
                 sent += 1
     return sent
-
-
-def trial_of(user: User) -> FreeTrial | None:
-    return FreeTrial.objects.filter(user=user, starts_at__isnull=False).order_by("-starts_at").first()

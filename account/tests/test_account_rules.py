@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from account import services
+from account import codes, services
 from account.models import OneTimeCode, User
 from account.tests.factories import PASSWORD, UserFactory
 from bookflow_api.errors import ApplicationError
@@ -114,9 +114,9 @@ def test_wrong_guesses_for_one_reader_never_use_up_another_readers_tries(api_cli
 
 def test_a_reset_code_sent_later_leaves_the_verification_code_working(api_client):
     reader = UserFactory(is_verified=False)
-    verification = services.code_issue(user=reader, purpose=VERIFY_EMAIL)
+    verification = codes.code_issue(user=reader, purpose=VERIFY_EMAIL)
 
-    services.code_issue(user=reader, purpose=RESET_PASSWORD)
+    codes.code_issue(user=reader, purpose=RESET_PASSWORD)
 
     response = api_client.post(VERIFY, {"email": reader.email, "code": verification}, format="json")
     assert response.status_code == 200
@@ -127,10 +127,10 @@ def test_a_reset_code_sent_later_leaves_the_verification_code_working(api_client
 def test_a_new_code_keeps_the_time_the_older_code_was_used():
     reader = UserFactory()
     with time_machine.travel(NOON, tick=False):
-        code = services.code_issue(user=reader, purpose=RESET_PASSWORD)
+        code = codes.code_issue(user=reader, purpose=RESET_PASSWORD)
         services.code_check(user=reader, email=reader.email, purpose=RESET_PASSWORD, code=code)
     with time_machine.travel(NOON + timedelta(hours=1), tick=False):
-        services.code_issue(user=reader, purpose=RESET_PASSWORD)
+        codes.code_issue(user=reader, purpose=RESET_PASSWORD)
 
     used = OneTimeCode.objects.filter(user=reader).order_by("created_at").first()
     assert used.consumed_at == NOON
@@ -296,7 +296,7 @@ def test_a_wrong_password_on_account_deletion_names_the_password_field(auth_clie
 
 def test_verification_keeps_a_profile_change_made_while_the_code_was_checked(api_client, monkeypatch):
     reader = UserFactory(is_verified=False)
-    code = services.code_issue(user=reader, purpose=VERIFY_EMAIL)
+    code = codes.code_issue(user=reader, purpose=VERIFY_EMAIL)
     real_check = services.code_check
 
     def check_while_renamed(**kwargs):

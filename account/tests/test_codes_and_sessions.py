@@ -9,7 +9,7 @@ from django.core import mail
 from django.utils import timezone
 from rest_framework.throttling import SimpleRateThrottle
 
-from account import services
+from account import codes
 from account.emails import email_task_run
 from account.models import EmailTask, OneTimeCode
 from account.tasks import delete_otps
@@ -78,16 +78,16 @@ def test_a_reset_code_works_only_once(api_client):
 def test_codes_are_six_ascii_digits_drawn_from_a_million_values():
     reader = UserFactory()
 
-    codes = [services.code_issue(user=reader, purpose=RESET_PASSWORD) for _ in range(300)]
+    issued = [codes.code_issue(user=reader, purpose=RESET_PASSWORD) for _ in range(300)]
 
-    assert all(re.fullmatch(r"[0-9]{6}", code) for code in codes)
+    assert all(re.fullmatch(r"[0-9]{6}", code) for code in issued)
     # Among 300 draws from a million a repeat is a 1-in-20 event; five repeats never happen.
-    assert len(set(codes)) >= 295
+    assert len(set(issued)) >= 295
 
 
 def test_a_small_code_keeps_its_leading_zeros(api_client, monkeypatch):
     reader = UserFactory()
-    monkeypatch.setattr(services.secrets, "randbelow", lambda upper: 42)
+    monkeypatch.setattr(codes.secrets, "randbelow", lambda upper: 42)
 
     api_client.post(RESET, {"email": reader.email}, format="json")
 
@@ -113,8 +113,8 @@ def test_using_the_newer_reset_code_leaves_the_older_one_dead(api_client):
 
 def test_a_newer_code_kills_the_older_one_before_the_newer_one_is_used(api_client):
     reader = UserFactory()
-    services.code_issue(user=reader, purpose=RESET_PASSWORD)
-    newer = services.code_issue(user=reader, purpose=RESET_PASSWORD)
+    codes.code_issue(user=reader, purpose=RESET_PASSWORD)
+    newer = codes.code_issue(user=reader, purpose=RESET_PASSWORD)
 
     # The nightly cleanup deletes dead codes only: the older one is already among them.
     assert delete_otps() == 1
@@ -123,7 +123,7 @@ def test_a_newer_code_kills_the_older_one_before_the_newer_one_is_used(api_clien
 
 def test_an_unknown_address_runs_out_of_tries_on_the_same_guess_as_a_real_account(api_client, settings):
     reader = UserFactory(is_verified=False)
-    wrong = f"{(int(services.code_issue(user=reader, purpose='verify_email')) + 1) % 10**6:06d}"
+    wrong = f"{(int(codes.code_issue(user=reader, purpose='verify_email')) + 1) % 10**6:06d}"
 
     def guesses(email: str, client_ip: str) -> list[tuple[int, str]]:
         api_client.credentials(REMOTE_ADDR=client_ip)  # each address has its own IP throttle
@@ -248,7 +248,7 @@ def test_the_password_throttle_counts_each_reader_apart():
 
 def test_after_the_nightly_clean_up_a_real_address_still_answers_like_an_unknown_one(api_client, settings):
     reader = UserFactory(is_verified=False)
-    wrong = f"{(int(services.code_issue(user=reader, purpose='verify_email')) + 1) % 10**6:06d}"
+    wrong = f"{(int(codes.code_issue(user=reader, purpose='verify_email')) + 1) % 10**6:06d}"
 
     def guess(email: str, client_ip: str) -> tuple[int, str]:
         api_client.credentials(REMOTE_ADDR=client_ip)

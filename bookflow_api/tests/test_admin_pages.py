@@ -19,7 +19,7 @@ from django_apscheduler.models import DjangoJob, DjangoJobExecution
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from account.models import EmailTask, OneTimeCode, User, WorkerHeartbeat
+from account.models import EmailTask, OneTimeCode, Subscription, User, WorkerHeartbeat
 from account.tests.factories import UserFactory
 from bookflow_api.durable import TaskStatus
 from books.budgets import budget_day
@@ -33,6 +33,7 @@ REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
 
 # Rows that only the app (API, worker, scheduler) may create: an add form would bypass it or save nonsense.
 NO_ADD = [
+    Subscription,
     Book,
     SummaryUnlock,
     UpstreamUsage,
@@ -61,6 +62,9 @@ ROWS = {
         user=UserFactory(), purpose="verify_email", code_hash="f" * 64, expires_at=timezone.now()
     ),
     "account.EmailTask": lambda: EmailTask.objects.create(user=UserFactory(), kind=EmailTask.Kind.VERIFY_EMAIL),
+    "account.Subscription": lambda: Subscription.objects.create(
+        user=UserFactory(plan="basic"), plan="basic", status="trialing", trial_ends_at=timezone.now()
+    ),
     "account.WorkerHeartbeat": lambda: WorkerHeartbeat.objects.create(name="scheduler", last_seen=timezone.now()),
     "books.Book": BookFactory,
     "books.Bookmark": BookmarkFactory,
