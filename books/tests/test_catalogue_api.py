@@ -53,6 +53,14 @@ def test_search_upserts_in_a_constant_number_of_queries(auth_client, upstream, d
     assert len(response.json()["results"]) == 39
 
 
+def test_a_google_page_shorter_than_asked_for_is_the_last_whatever_its_count(auth_client, upstream):
+    upstream.get(f"{BASE}/volumes", json=payload("search_something.json"))  # 10 volumes, "totalItems": 402
+
+    body = auth_client.get(SEARCH, {"q": "something", "page_size": 20}).json()
+
+    assert (body["count"], len(body["results"]), body["next"]) == (402, 10, None)
+
+
 def test_seeing_a_book_again_refreshes_our_copy(auth_client, upstream):
     BookFactory(volume_id="v2CrBj-MSg4C", title="Old title")
     upstream.get(f"{BASE}/volumes", json=payload("search_something.json"))
