@@ -15,6 +15,8 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from rest_framework import status
+from stdnum.exceptions import ValidationError as InvalidNumber
+from stdnum.isbn import validate as isbn_validate
 
 from account.throttles import UserThrottle
 from bookflow_api.errors import ApplicationError
@@ -216,25 +218,15 @@ def book_detail(*, volume_id: str, reader_id: int | None = None) -> Book:
     return books_upsert([volume])[0]
 
 
-def _isbn13_check_digit(first_12: str) -> str:
-    return str((10 - sum((3 if i % 2 else 1) * int(c) for i, c in enumerate(first_12)) % 10) % 10)
-
-
-def _isbn10_is_valid(isbn: str) -> bool:
-    if not (isbn[:9].isdigit() and (isbn[9].isdigit() or isbn[9] == "X")):
-        return False
-    digits = [int(c) for c in isbn[:9]] + [10 if isbn[9] == "X" else int(isbn[9])]
-    return sum((10 - i) * d for i, d in enumerate(digits)) % 11 == 0
+INVALID_ISBN = ApplicationError("invalid_isbn", "That is not a valid ISBN-10 or ISBN-13 (check the digits).")
 
 
 def isbn_normalize(raw: str) -> str:
     """The ISBN-13 for a valid ISBN-10 or ISBN-13 (hyphens and spaces allowed); raise `invalid_isbn`."""
-    isbn = raw.replace("-", "").replace(" ", "").upper()
-    if len(isbn) == 10 and _isbn10_is_valid(isbn):
-        return "978" + isbn[:9] + _isbn13_check_digit("978" + isbn[:9])
-    if len(isbn) == 13 and isbn.isdigit() and isbn[:3] in ("978", "979") and _isbn13_check_digit(isbn[:12]) == isbn[12]:
-        return isbn
-    raise ApplicationError("invalid_isbn", "That is not a valid ISBN-10 or ISBN-13 (check the digits).")
+    try:
+        return isbn_validate(raw, convert=True)
+    except InvalidNumber:
+        raise INVALID_ISBN from None
 
 
 def book_by_isbn(*, isbn: str, reader_id: int | None = None) -> Book:
