@@ -1,3 +1,4 @@
+import json
 from datetime import timedelta
 
 import pytest
@@ -54,6 +55,17 @@ def test_gemini_is_asked_for_structured_json(auth_client, book, gemini, tasks):
     config = gemini.requests[0]["body"]["generationConfig"]
     assert config["responseMimeType"] == "application/json"
     assert "key_insights" in str(config)
+    assert "additional_properties" not in str(config)  # an unknown key's fate is ours to decide, not the API's
+
+
+def test_a_key_gemini_adds_to_the_schema_is_dropped_not_a_reason_to_call_again(auth_client, book, gemini, tasks):
+    gemini.script.append((200, fake_gemini.answer(json.dumps({**fake_gemini.VALID_CONTENT, "mood": "upbeat"}))))
+
+    summary_id = request_summary(auth_client).json()["id"]
+    tasks.run_all()
+
+    assert Summary.objects.get(pk=summary_id).content == fake_gemini.VALID_CONTENT
+    assert gemini.calls == 1
 
 
 def test_a_second_reader_gets_the_same_summary_without_a_second_call(auth_client, book, gemini, tasks):
