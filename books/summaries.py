@@ -47,7 +47,7 @@ def summary_quota(*, user: User) -> Quota:
     return Quota(limit=settings.PLAN_QUOTAS[user.plan], used=used, resets_at=end)
 
 
-def summary_request(*, user: User, volume_id: str, language: str = "en") -> Summary:
+def summary_request(*, user: User, volume_id: str) -> Summary:
     """Unlock the book's summary for this reader, starting its generation if nobody has yet.
 
     A failed summary starts again only once its cool-off has passed (and not after SUMMARY_MAX_FAILED_ROUNDS
@@ -60,7 +60,7 @@ def summary_request(*, user: User, volume_id: str, language: str = "en") -> Summ
         User.objects.select_for_update().filter(pk=user.pk).first()
         summary, created = Summary.objects.get_or_create(
             book=book,
-            language=language,
+            language="en",
             prompt_version=settings.SUMMARY_PROMPT_VERSION,
             defaults={"run_after": timezone.now() + timedelta(seconds=delay)},
         )
