@@ -16,7 +16,8 @@ from bookflow_api.errors import ApplicationError
 from books import scheduler
 from books.catalogue import book_detail
 from books.models import Summary, SummaryUnlock
-from books.providers.summaries import BudgetSpent, ProviderError, summary_provider
+from books.providers import summary_provider
+from books.providers.base import BudgetSpent, ProviderError
 
 logger = logging.getLogger(__name__)
 
