@@ -128,6 +128,7 @@ def test_every_job_is_registered_to_run_alone_and_catch_up_once(registered):
     finally:
         scheduler.shutdown(wait=False)
 
+    assert set(jobs) == set(JOBS)  # the loop below checks every one of them
     for job in jobs.values():
         assert (job.max_instances, job.coalesce) == (1, True)
         assert job.misfire_grace_time >= 30
