@@ -49,11 +49,6 @@ def _validate_new_password(password: str, user: User | None) -> None:
         raise ApplicationError("weak_password", exc.messages[0], errors={"password": list(exc.messages)}) from exc
 
 
-def code_send(*, user: User, purpose: str) -> None:
-    """Email the user a fresh code for `purpose`, off the request path, once the transaction commits."""
-    email_enqueue(user=user, kind=purpose)
-
-
 def _attempts_of_address(*, purpose: str, email: str) -> int:
     """Count a guess against the address itself, whether or not it has an account or a live code.
 
@@ -129,7 +124,7 @@ def user_register(
     try:
         with transaction.atomic():
             user.save()
-            code_send(user=user, purpose=Purpose.VERIFY_EMAIL)
+            email_enqueue(user=user, kind=Purpose.VERIFY_EMAIL)  # its code is issued when it is sent
     except IntegrityError as exc:
         raise taken from exc
     code_send_allowed(email)  # the first code counts: the address's cooldown and daily cap start now
@@ -167,7 +162,7 @@ def code_resend(*, email: str, purpose: str) -> None:
     if user is None or (purpose == Purpose.VERIFY_EMAIL and user.is_verified):
         return
     with transaction.atomic():
-        code_send(user=user, purpose=purpose)
+        email_enqueue(user=user, kind=purpose)
 
 
 def user_login(*, email: str, password: str) -> User:

@@ -25,10 +25,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from django import db
 from django.db import DEFAULT_DB_ALIAS, connections
 from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJob
+from django_apscheduler.util import close_old_connections
 
 from account import tasks as account_tasks
 
@@ -96,16 +96,15 @@ _running: set[str] = set()
 _running_lock = threading.Lock()
 
 
+@close_old_connections  # a connection that dropped since the last run (or during this one) is replaced, not reused
 def run_job(job_id: str) -> object:
     """What the scheduler calls: the job's function between fresh database connections."""
     job = jobs()[job_id]
     with _running_lock:
         _running.add(job_id)
-    db.close_old_connections()  # a connection that dropped since the last run is replaced, not reused
     try:
         return job.func()
     finally:
-        db.close_old_connections()
         with _running_lock:
             _running.discard(job_id)
 

@@ -15,11 +15,12 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from rest_framework import status
+from stdnum.exceptions import ValidationError as InvalidNumber
+from stdnum.isbn import validate as isbn_validate
 
 from account.categories import BY_SLUG, Category
 from account.throttles import UserThrottle
 from bookflow_api.errors import ApplicationError
-from bookflow_api.pagination import PageRequest
 from books.models import Book, Bookmark, SummaryUnlock
 from books.providers.google_books import (
     GoogleBooksClient,
@@ -97,10 +98,10 @@ def _cache_key(prefix: str, **params) -> str:
 
 
 def _google_search(
-    query: str, *, page: PageRequest, reader_id: int | None, lang: str = "", order_by: str = ""
+    query: str, *, page: int, page_size: int, reader_id: int | None, lang: str = "", order_by: str = ""
 ) -> BookPage:
     """One page of Google results, cached by its parameters; raises GoogleBooksUnavailable."""
-    key = _cache_key("search", q=query, page=page.page, size=page.page_size, lang=lang, order=order_by)
+    key = _cache_key("search", q=query, page=page, size=page_size, lang=lang, order=order_by)
     cached = cache.get(key)
     # Single flight: of many readers missing the same page at once, one asks Google and the others wait
     # for its answer, so a page costs one upstream call however popular it is.
@@ -114,7 +115,7 @@ def _google_search(
         return BookPage(source=GOOGLE, count=cached["count"], books=_books_in_order(cached["ids"]))
     try:
         result = _upstream(reader_id).search(
-            query, start_index=page.offset, max_results=page.page_size, lang=lang, order_by=order_by
+            query, start_index=(page - 1) * page_size, max_results=page_size, lang=lang, order_by=order_by
         )
         books = books_upsert(result.volumes)
         ids = [book.volume_id for book in books]
@@ -137,9 +138,9 @@ def _wait_for(key: str) -> dict | None:
     return None
 
 
-def _local_page(queryset: QuerySet[Book], page: PageRequest) -> BookPage:
-    count = queryset.count()
-    return BookPage(source=LOCAL, count=count, books=list(queryset[page.offset : page.offset + page.page_size]))
+def _local_page(queryset: QuerySet[Book], *, page: int, page_size: int) -> BookPage:
+    offset = (page - 1) * page_size
+    return BookPage(source=LOCAL, count=queryset.count(), books=list(queryset[offset : offset + page_size]))
 
 
 def local_search(query: str) -> QuerySet[Book]:
@@ -169,30 +170,30 @@ def local_search(query: str) -> QuerySet[Book]:
 
 
 def book_search(
-    *, query: str, page: PageRequest, reader_id: int | None = None, lang: str = "", order_by: str = ""
+    *, query: str, page: int, page_size: int, reader_id: int | None = None, lang: str = "", order_by: str = ""
 ) -> BookPage:
     """Search Google Books; when it cannot answer (or this reader spent their share), our own catalogue."""
     try:
-        return _google_search(query, page=page, reader_id=reader_id, lang=lang, order_by=order_by)
+        return _google_search(query, page=page, page_size=page_size, reader_id=reader_id, lang=lang, order_by=order_by)
     except GoogleBooksUnavailable:
         books = local_search(query)
         if lang:
             books = books.filter(language=lang)
-        result = _local_page(books, page)
+        result = _local_page(books, page=page, page_size=page_size)
     # An empty local answer during an outage would read as "no such books": say the catalogue is down instead.
     if result.count == 0:
         raise CATALOG_UNAVAILABLE
     return result
 
 
-def books_in_category(*, category: Category, page: PageRequest, reader_id: int | None = None) -> BookPage:
+def books_in_category(*, category: Category, page: int, page_size: int, reader_id: int | None = None) -> BookPage:
     try:
-        return _google_search(f'subject:"{category.subject}"', page=page, reader_id=reader_id)
+        return _google_search(f'subject:"{category.subject}"', page=page, page_size=page_size, reader_id=reader_id)
     except GoogleBooksUnavailable:
         books = Book.objects.annotate(categories_text=Cast("categories", TextField())).filter(
             categories_text__icontains=category.subject
         )
-        result = _local_page(books.order_by("-ratings_count", "title"), page)
+        result = _local_page(books.order_by("-ratings_count", "title"), page=page, page_size=page_size)
     if result.count == 0:
         raise CATALOG_UNAVAILABLE
     return result
@@ -217,25 +218,15 @@ def book_detail(*, volume_id: str, reader_id: int | None = None) -> Book:
     return books_upsert([volume])[0]
 
 
-def _isbn13_check_digit(first_12: str) -> str:
-    return str((10 - sum((3 if i % 2 else 1) * int(c) for i, c in enumerate(first_12)) % 10) % 10)
-
-
-def _isbn10_is_valid(isbn: str) -> bool:
-    if not (isbn[:9].isdigit() and (isbn[9].isdigit() or isbn[9] == "X")):
-        return False
-    digits = [int(c) for c in isbn[:9]] + [10 if isbn[9] == "X" else int(isbn[9])]
-    return sum((10 - i) * d for i, d in enumerate(digits)) % 11 == 0
+INVALID_ISBN = ApplicationError("invalid_isbn", "That is not a valid ISBN-10 or ISBN-13 (check the digits).")
 
 
 def isbn_normalize(raw: str) -> str:
     """The ISBN-13 for a valid ISBN-10 or ISBN-13 (hyphens and spaces allowed); raise `invalid_isbn`."""
-    isbn = raw.replace("-", "").replace(" ", "").upper()
-    if len(isbn) == 10 and _isbn10_is_valid(isbn):
-        return "978" + isbn[:9] + _isbn13_check_digit("978" + isbn[:9])
-    if len(isbn) == 13 and isbn.isdigit() and isbn[:3] in ("978", "979") and _isbn13_check_digit(isbn[:12]) == isbn[12]:
-        return isbn
-    raise ApplicationError("invalid_isbn", "That is not a valid ISBN-10 or ISBN-13 (check the digits).")
+    try:
+        return isbn_validate(raw, convert=True)
+    except InvalidNumber:
+        raise INVALID_ISBN from None
 
 
 def book_by_isbn(*, isbn: str, reader_id: int | None = None) -> Book:
@@ -258,7 +249,7 @@ def _recent_count(queryset: QuerySet, book_field: str) -> Coalesce:
     return Coalesce(Subquery(counts), 0)
 
 
-def books_popular(*, page: PageRequest) -> BookPage:
+def books_popular(*, page: int, page_size: int) -> BookPage:
     """Most unlocked and bookmarked books of the last BOOKS_POPULAR_DAYS days, from our own data."""
     since = timezone.now() - timedelta(days=settings.BOOKS_POPULAR_DAYS)
     bookmarks = Bookmark.objects.filter(created_at__gte=since)
@@ -268,31 +259,31 @@ def books_popular(*, page: PageRequest) -> BookPage:
         .annotate(score=_recent_count(bookmarks, "book") + _recent_count(unlocks, "summary__book"))
         .order_by("-score", "title")
     )
-    return _local_page(books, page)
+    return _local_page(books, page=page, page_size=page_size)
 
 
-def books_recommended(*, interests: list[str], page: PageRequest, reader_id: int | None = None) -> BookPage:
+def books_recommended(*, interests: list[str], page: int, page_size: int, reader_id: int | None = None) -> BookPage:
     """Books from the reader's interest categories, interleaved; popular books when there are none."""
     categories = [BY_SLUG[slug] for slug in sorted(set(interests)) if slug in BY_SLUG][:5]
     if not categories:
-        return books_popular(page=page)
+        return books_popular(page=page, page_size=page_size)
     key = _cache_key("recommended", slugs=[c.slug for c in categories])
     ids = cache.get(key)
     source = GOOGLE
     if ids is None:
-        first_page = PageRequest(page=1, page_size=40 // len(categories))
+        per_category = 40 // len(categories)
         lists = []
         for category in categories:
             try:
-                lists.append(books_in_category(category=category, page=first_page, reader_id=reader_id))
+                lists.append(books_in_category(category=category, page=1, page_size=per_category, reader_id=reader_id))
             except ApplicationError:
                 lists.append(BookPage(source=LOCAL, count=0, books=[]))
         source = GOOGLE if all(result.source == GOOGLE for result in lists) else LOCAL
         ids = list(dict.fromkeys(book.volume_id for book in _interleave([result.books for result in lists])))
         if source == GOOGLE:
             cache.set(key, ids, timeout=settings.BOOKS_RECOMMENDED_CACHE_SECONDS)
-    window = ids[page.offset : page.offset + page.page_size]
-    return BookPage(source=source, count=len(ids), books=_books_in_order(window))
+    offset = (page - 1) * page_size
+    return BookPage(source=source, count=len(ids), books=_books_in_order(ids[offset : offset + page_size]))
 
 
 def _interleave(lists: list[list[Book]]) -> list[Book]:

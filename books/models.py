@@ -133,10 +133,6 @@ class FreeTrial(DurableTask):
     def __str__(self) -> str:
         return f"Free trial for {self.email}"
 
-    @property
-    def is_active(self) -> bool:
-        return self.starts_at is not None and self.ended_at is None and self.ends_at > now()
-
 
 class UpstreamUsage(models.Model):
     """Calls made to a paid upstream on one day (UTC), counted against its daily budget by every process."""

@@ -15,8 +15,8 @@ from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils import timezone
+from django_apscheduler.util import close_old_connections
 
 logger = logging.getLogger(__name__)
 
@@ -71,14 +71,12 @@ def is_running() -> bool:
     return _scheduler is not None and _scheduler.running
 
 
+@close_old_connections
 def _run(func: Callable, args: tuple) -> None:
-    close_old_connections()
     try:
         func(*args)
     except Exception:
         logger.exception("Task %s%r crashed; the worker will retry it.", func.__name__, args)
-    finally:
-        close_old_connections()
 
 
 def run_later(func: Callable, *args, delay: float = 0) -> None:

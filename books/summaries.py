@@ -23,7 +23,8 @@ from bookflow_api.durable import (
 from bookflow_api.errors import ApplicationError
 from books.catalogue import book_detail
 from books.models import Summary, SummaryUnlock
-from books.providers.summaries import BudgetSpent, ProviderError, summary_provider
+from books.providers import summary_provider
+from books.providers.base import BudgetSpent, ProviderError
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def summary_quota(*, user: User) -> Quota:
     return quota_of(user, "summaries")
 
 
-def summary_request(*, user: User, volume_id: str, language: str = "en") -> Summary:
+def summary_request(*, user: User, volume_id: str) -> Summary:
     """Unlock the book's summary for this reader, starting its generation if nobody has yet.
 
     A failed summary starts again only once its cool-off has passed (and not after SUMMARY_MAX_FAILED_ROUNDS
@@ -50,7 +51,7 @@ def summary_request(*, user: User, volume_id: str, language: str = "en") -> Summ
     with transaction.atomic():
         # One request at a time per reader, so two parallel unlocks cannot both take the last unit.
         User.objects.select_for_update().filter(pk=user.pk).first()
-        key = {"book": book, "language": language, "prompt_version": settings.SUMMARY_PROMPT_VERSION}
+        key = {"book": book, "language": "en", "prompt_version": settings.SUMMARY_PROMPT_VERSION}
         existing = Summary.objects.filter(**key).first()
         if existing is None or (existing.status == TaskStatus.FAILED and _cooled_off(existing)):
             _failures_allow(user)  # this request would start a generation

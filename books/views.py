@@ -8,7 +8,7 @@ from account.categories import BY_SLUG, CATEGORIES
 from account.throttles import UserThrottle
 from bookflow_api.errors import ApplicationError
 from bookflow_api.errors import error_responses as errors
-from bookflow_api.pagination import page_body, page_request, page_serializer
+from bookflow_api.pagination import BookFlowPagination
 from books import catalogue, library, summaries
 from books.serializers import (
     BookDetailSerializer,
@@ -29,7 +29,7 @@ PAGE_PARAMS = [
     OpenApiParameter("page_size", int, description="Items per page, 1 to 40 (default 20)."),
 ]
 SOURCE = serializers.ChoiceField(choices=["google_books", "local"])
-BOOK_PAGE = page_serializer("BookPage", BookSerializer(many=True), source=SOURCE)
+BOOK_PAGE = BookFlowPagination.response_serializer("BookPage", BookSerializer(many=True), source=SOURCE)
 
 
 class CatalogueThrottle(UserThrottle):
@@ -38,9 +38,10 @@ class CatalogueThrottle(UserThrottle):
     scope = "catalogue_user"
 
 
-def book_page_response(request, page, result: catalogue.BookPage) -> Response:
-    results = BookSerializer(result.books, many=True).data
-    return Response(page_body(request, page=page, count=result.count, results=results, source=result.source))
+def book_page_response(request, paginator: BookFlowPagination, result: catalogue.BookPage) -> Response:
+    """The catalogue fetched just the page asked for (from Google Books or our copy): answer it as that page."""
+    books = paginator.paginate_fetched(result.books, count=result.count, request=request)
+    return paginator.get_paginated_response(BookSerializer(books, many=True).data, source=result.source)
 
 
 class SearchView(APIView):
@@ -54,15 +55,17 @@ class SearchView(APIView):
     def get(self, request):
         params = SearchParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        page = page_request(request)
+        paginator = BookFlowPagination()
+        page, page_size = paginator.requested_page(request)
         result = catalogue.book_search(
             query=params.validated_data["q"].strip(),
             page=page,
+            page_size=page_size,
             reader_id=request.user.pk,
             lang=params.validated_data["lang"],
             order_by=params.validated_data["order_by"],
         )
-        return book_page_response(request, page, result)
+        return book_page_response(request, paginator, result)
 
 
 class CategoryListView(APIView):
@@ -79,16 +82,20 @@ class CategoryBooksView(APIView):
         category = BY_SLUG.get(slug)
         if category is None:
             raise ApplicationError("category_not_found", "No such category.", status_code=status.HTTP_404_NOT_FOUND)
-        page = page_request(request)
-        result = catalogue.books_in_category(category=category, page=page, reader_id=request.user.pk)
-        return book_page_response(request, page, result)
+        paginator = BookFlowPagination()
+        page, page_size = paginator.requested_page(request)
+        result = catalogue.books_in_category(
+            category=category, page=page, page_size=page_size, reader_id=request.user.pk
+        )
+        return book_page_response(request, paginator, result)
 
 
 class PopularView(APIView):
     @extend_schema(parameters=PAGE_PARAMS, responses={200: BOOK_PAGE, **errors(400, 401)}, tags=["books"])
     def get(self, request):
-        page = page_request(request)
-        return book_page_response(request, page, catalogue.books_popular(page=page))
+        paginator = BookFlowPagination()
+        page, page_size = paginator.requested_page(request)
+        return book_page_response(request, paginator, catalogue.books_popular(page=page, page_size=page_size))
 
 
 class RecommendedView(APIView):
@@ -96,9 +103,12 @@ class RecommendedView(APIView):
 
     @extend_schema(parameters=PAGE_PARAMS, responses={200: BOOK_PAGE, **errors(400, 401, 429)}, tags=["books"])
     def get(self, request):
-        page = page_request(request)
-        result = catalogue.books_recommended(interests=request.user.interests, page=page, reader_id=request.user.pk)
-        return book_page_response(request, page, result)
+        paginator = BookFlowPagination()
+        page, page_size = paginator.requested_page(request)
+        result = catalogue.books_recommended(
+            interests=request.user.interests, page=page, page_size=page_size, reader_id=request.user.pk
+        )
+        return book_page_response(request, paginator, result)
 
 
 def book_detail_response(request, book) -> Response:
@@ -126,15 +136,16 @@ class BookDetailView(APIView):
 class LibraryView(APIView):
     @extend_schema(
         parameters=PAGE_PARAMS,
-        responses={200: page_serializer("LibraryPage", LibraryItemSerializer(many=True)), **errors(400, 401)},
+        responses={
+            200: BookFlowPagination.response_serializer("LibraryPage", LibraryItemSerializer(many=True)),
+            **errors(400, 401),
+        },
         tags=["library"],
     )
     def get(self, request):
-        page = page_request(request)
-        books = library.library_books(user=request.user)
-        window = list(books[page.offset : page.offset + page.page_size])
-        results = LibraryItemSerializer(window, many=True).data
-        return Response(page_body(request, page=page, count=books.count(), results=results))
+        paginator = BookFlowPagination()
+        books = paginator.paginate_queryset(library.library_books(user=request.user), request, view=self)
+        return paginator.get_paginated_response(LibraryItemSerializer(books, many=True).data)
 
 
 class BookmarkView(APIView):
@@ -161,18 +172,20 @@ class NoteListView(APIView):
 
     @extend_schema(
         parameters=[NoteFilterSerializer, *PAGE_PARAMS],
-        responses={200: page_serializer("NotePage", NoteSerializer(many=True)), **errors(400, 401)},
+        responses={
+            200: BookFlowPagination.response_serializer("NotePage", NoteSerializer(many=True)),
+            **errors(400, 401),
+        },
         tags=["library"],
         operation_id="library_notes_list",
     )
     def get(self, request):
         filters = NoteFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        page = page_request(request)
+        paginator = BookFlowPagination()
         notes = library.notes_for(user=request.user, volume_id=filters.validated_data.get("book"))
-        window = list(notes[page.offset : page.offset + page.page_size])
-        results = NoteSerializer(window, many=True).data
-        return Response(page_body(request, page=page, count=notes.count(), results=results))
+        notes = paginator.paginate_queryset(notes, request, view=self)
+        return paginator.get_paginated_response(NoteSerializer(notes, many=True).data)
 
     @extend_schema(
         request=NoteCreateSerializer,

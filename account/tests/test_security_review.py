@@ -114,8 +114,9 @@ def test_a_json_body_larger_than_the_upload_limit_is_refused(api_client, setting
 
     response = post_raw(api_client, LOGIN, json.dumps({"email": "a@example.com", "password": "x", "pad": padding}))
 
-    assert response.status_code in (400, 413)
+    assert response.status_code == 413
     assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "request_too_large"
 
 
 @pytest.mark.parametrize("url", ANONYMOUS_POSTS)
@@ -374,9 +375,9 @@ def test_the_admin_never_shows_a_readers_refresh_token(client, auth_client):
     client.force_login(User.objects.create_superuser("admin@example.com", "admin-pass-123456"))
     token = OutstandingToken.objects.get(token=auth_client.tokens["refresh"])
 
-    page = client.get(f"/admin/token_blacklist/outstandingtoken/{token.pk}/change/")  # 404 if unregistered
+    page = client.get(f"/admin/token_blacklist/outstandingtoken/{token.pk}/change/")
 
-    assert page.status_code in (200, 302, 403, 404)
+    assert page.status_code == 200  # the page exists, so the check below has something to read
     assert auth_client.tokens["refresh"] not in page.content.decode()
 
 

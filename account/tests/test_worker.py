@@ -125,11 +125,12 @@ def test_every_job_is_registered_to_run_alone_and_catch_up_once(registered):
     scheduler.add_jobstore(InTestJobStore(), "default")
     scheduler.start(paused=True)
     try:
-        jobs = {job.id: job for job in scheduler.get_jobs()}
+        stored = {job.id: job for job in scheduler.get_jobs()}
     finally:
         scheduler.shutdown(wait=False)
 
-    for job in jobs.values():
+    assert set(stored) == set(jobs())  # the loop below checks every one of them
+    for job in stored.values():
         assert (job.max_instances, job.coalesce) == (1, True)
         assert job.misfire_grace_time >= 30
         assert job.args == (job.id,)

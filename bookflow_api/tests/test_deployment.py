@@ -13,6 +13,7 @@ import yaml
 from django.core.management import get_commands
 
 from bookflow_api.tests.test_configuration import settings_variables
+from books import scheduler
 
 ROOT = Path(__file__).resolve().parents[2]
 BLUEPRINT = yaml.safe_load((ROOT / "render.yaml").read_text())
@@ -134,11 +135,17 @@ def test_gunicorn_binds_the_port_render_gives_and_starts_the_scheduler_per_worke
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     config = {}
     exec((ROOT / "gunicorn.conf.py").read_text(), config)
+    calls = []
+    monkeypatch.setattr(scheduler, "start", lambda: calls.append("start"))
+    monkeypatch.setattr(scheduler, "shutdown", lambda: calls.append("shutdown"))
+
+    config["post_worker_init"](worker=None)
+    config["worker_exit"](server=None, worker=None)
 
     assert config["bind"] == "0.0.0.0:10000"
     assert config["workers"] == 3
     assert config["accesslog"] == "-"
-    assert callable(config["post_worker_init"]) and "scheduler.start()" in (ROOT / "gunicorn.conf.py").read_text()
+    assert calls == ["start", "shutdown"]
     assert "preload_app" not in config or config["preload_app"] is False
 
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from books.budgets import Upstream, budget_resets_at, budget_spend
 from books.models import Book
-from books.providers.summaries import BudgetSpent, GeneratedSummary, ProviderError
+from books.providers.base import BudgetSpent, GeneratedSummary, ProviderError
 from books.providers.summary_schema import SummaryContent
 
 logger = logging.getLogger(__name__)

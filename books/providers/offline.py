@@ -6,7 +6,7 @@ It is no AI and says so (`provider: "offline"`): it lets a machine with no keys 
 import re
 
 from books.models import Book
-from books.providers.summaries import GeneratedSummary
+from books.providers.base import GeneratedSummary
 from books.providers.summary_schema import SummaryContent
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“])")

@@ -2,32 +2,33 @@
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
 
+class _Lenient(BaseModel):
+    """Trims text and drops keys it does not know: an extra key is no reason to pay for another Gemini call.
+    Not `extra="forbid"`, which would also send `additionalProperties: false` in Gemini's response schema."""
 
-class _Strict(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
-class MainArgument(_Strict):
+class MainArgument(_Lenient):
     problem: str = Field(min_length=1)
     solution: str = Field(min_length=1)
     why_it_matters: str = Field(min_length=1)
 
 
-class FrameworkComponent(_Strict):
+class FrameworkComponent(_Lenient):
     name: str = Field(min_length=1)
     description: str = Field(min_length=1)
     example: str = ""
 
 
-class Framework(_Strict):
+class Framework(_Lenient):
     name: str = Field(min_length=1)
     overview: str = Field(min_length=1)
     components: list[FrameworkComponent] = Field(default_factory=list)
 
 
-class KeyInsight(_Strict):
+class KeyInsight(_Lenient):
     title: str = Field(min_length=1)
     description: str = Field(min_length=1)
     theme: str = ""
@@ -35,7 +36,7 @@ class KeyInsight(_Strict):
     supporting_quote: str = ""
 
 
-class Step(_Strict):
+class Step(_Lenient):
     number: int = Field(ge=1)
     title: str = Field(min_length=1)
     description: str = Field(min_length=1)
@@ -43,14 +44,14 @@ class Step(_Strict):
     success_criteria: str = ""
 
 
-class ImplementationGuide(_Strict):
+class ImplementationGuide(_Lenient):
     overview: str = Field(min_length=1)
     steps: list[Step] = Field(min_length=1)
     common_pitfalls: list[str] = Field(default_factory=list)
     quick_wins: list[str] = Field(default_factory=list)
 
 
-class OnePageSummary(_Strict):
+class OnePageSummary(_Lenient):
     headline: str = Field(min_length=1)
     core_message: str = Field(min_length=1)
     key_principles: list[str] = Field(min_length=3, max_length=7)
@@ -60,7 +61,7 @@ class OnePageSummary(_Strict):
     bottom_line: str = Field(min_length=1)
 
 
-class SummaryContent(_Strict):
+class SummaryContent(_Lenient):
     main_argument: MainArgument
     framework: Framework | None = None
     key_insights: list[KeyInsight] = Field(min_length=5, max_length=10)

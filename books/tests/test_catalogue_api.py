@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from account.tests.factories import UserFactory
 from books.budgets import budget_day
+from books.catalogue import isbn_normalize
 from books.models import Book, UpstreamUsage
 from books.tests.conftest import BASE, payload
 from books.tests.factories import BookFactory, BookmarkFactory
@@ -51,6 +52,14 @@ def test_search_upserts_in_a_constant_number_of_queries(auth_client, upstream, d
         response = auth_client.get(SEARCH, {"q": "Fiction", "page_size": 40})
 
     assert len(response.json()["results"]) == 39
+
+
+def test_a_google_page_shorter_than_asked_for_is_the_last_whatever_its_count(auth_client, upstream):
+    upstream.get(f"{BASE}/volumes", json=payload("search_something.json"))  # 10 volumes, "totalItems": 402
+
+    body = auth_client.get(SEARCH, {"q": "something", "page_size": 20}).json()
+
+    assert (body["count"], len(body["results"]), body["next"]) == (402, 10, None)
 
 
 def test_seeing_a_book_again_refreshes_our_copy(auth_client, upstream):
@@ -206,12 +215,42 @@ def test_unknown_category_is_404(auth_client):
     assert response.json()["code"] == "category_not_found"
 
 
-@pytest.mark.parametrize("isbn", ["9780000000000", "978000000000", "0-306-40615-3", "abc", "97800000000001"])
+@pytest.mark.parametrize(
+    "isbn",
+    [
+        "9780000000000",  # a wrong check digit
+        "978000000000",
+        "0-306-40615-3",
+        "abc",
+        "97800000000001",
+        "9771234567003",  # a valid EAN-13, but not a book's (an ISSN)
+        "\u00b2306406152",  # a superscript two: a digit to str.isdigit(), not to int()
+        "\u0660\u0663\u0660\u0666\u0664\u0660\u0666\u0661\u0665\u0662",  # Arabic-Indic digits
+    ],
+)
 def test_invalid_isbn_is_400(auth_client, isbn):
     response = auth_client.get(f"/api/v1/books/isbn/{isbn}/")
 
     assert response.status_code == 400
-    assert response.json()["code"] == "invalid_isbn"
+    assert response.json() == {
+        "code": "invalid_isbn",
+        "detail": "That is not a valid ISBN-10 or ISBN-13 (check the digits).",
+    }
+
+
+@pytest.mark.parametrize(
+    "spelling, isbn_13",
+    [
+        ("9780306406157", "9780306406157"),
+        ("0306406152", "9780306406157"),
+        ("0-306-40615-2", "9780306406157"),
+        ("\uff10\uff13\uff10\uff16\uff14\uff10\uff16\uff11\uff15\uff12", "9780306406157"),  # full-width digits
+        ("080442957x", "9780804429573"),  # check digit X, in either case
+        ("979-10-90636-07-1", "9791090636071"),  # 979 ISBNs have no ISBN-10
+    ],
+)
+def test_an_isbn_is_looked_up_as_its_isbn_13(spelling, isbn_13):
+    assert isbn_normalize(spelling) == isbn_13
 
 
 def test_isbn_lookup_asks_google_and_keeps_the_book(auth_client, upstream):

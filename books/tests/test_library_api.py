@@ -84,6 +84,49 @@ def test_library_paginates(auth_client, user):
     assert (response.json()["count"], len(response.json()["results"]), response.json()["next"]) == (3, 1, None)
 
 
+def test_library_links_the_pages_around_this_one(auth_client, user):
+    for _ in range(5):
+        BookmarkFactory(user=user)
+
+    body = auth_client.get("/api/v1/library/", {"page_size": 2, "page": 2}).json()
+
+    assert (body["page"], body["page_size"], len(body["results"])) == (2, 2, 2)
+    assert body["next"] == "http://testserver/api/v1/library/?page=3&page_size=2"
+    assert body["previous"] == "http://testserver/api/v1/library/?page_size=2"  # page 1 is the default
+
+
+def test_a_page_past_the_end_is_an_empty_page_not_an_error(auth_client, user):
+    BookmarkFactory(user=user)
+
+    response = auth_client.get("/api/v1/library/", {"page": 3})
+
+    assert response.status_code == 200
+    assert (response.json()["count"], response.json()["results"], response.json()["next"]) == (1, [], None)
+    assert response.json()["previous"] == "http://testserver/api/v1/library/?page=2"
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"page": 0}, "Ensure this value is greater than or equal to 1."),
+        ({"page": 1001}, "Ensure this value is less than or equal to 1000."),
+        ({"page": "last"}, "A valid integer is required."),
+        ({"page_size": 0}, "Ensure this value is greater than or equal to 1."),
+        ({"page_size": 41}, "Ensure this value is less than or equal to 40."),
+    ],
+)
+def test_a_page_out_of_range_is_a_400_naming_the_parameter(auth_client, params, message):
+    response = auth_client.get("/api/v1/library/notes/", params)
+
+    assert response.status_code == 400
+    assert response.json() == {"code": "invalid", "detail": message, "errors": {next(iter(params)): [message]}}
+
+
+@pytest.mark.parametrize("url", ["/api/v1/library/", "/api/v1/library/notes/"])
+def test_options_on_a_list_answers_without_a_500(auth_client, url):
+    assert auth_client.options(url).status_code == 200
+
+
 def test_note_lifecycle(auth_client, user):
     BookFactory(volume_id="book0000001", title="Deep Work")
 

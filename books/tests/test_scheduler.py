@@ -5,8 +5,10 @@ import threading
 import time
 
 import pytest
+from django.db import connection
 
 from books import scheduler
+from books.models import Book
 
 
 @pytest.fixture(autouse=True)
@@ -83,3 +85,28 @@ def test_management_commands_never_start_it(command, tmp_path):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Background scheduler started" not in result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+def test_a_timer_whose_task_crashes_logs_it_and_leaves_it_to_the_worker(caplog):
+    def summarise(summary_id):
+        raise RuntimeError("the provider's SDK blew up")
+
+    scheduler._run(summarise, (7,))  # what a timer runs: it must not raise into APScheduler's thread
+
+    assert "Task summarise(7,) crashed; the worker will retry it." in caplog.text
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL: SQLite's test database lives in memory inside the connection this test drops",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_timer_whose_database_connection_dropped_since_the_last_one_gets_a_fresh_one():
+    Book.objects.exists()
+    connection.connection.close()  # the server went away between two timers of this web process
+    counts = []
+
+    scheduler._run(lambda: counts.append(Book.objects.count()), ())
+
+    assert counts == [0]

@@ -1,3 +1,4 @@
+import json
 from datetime import timedelta
 
 import pytest
@@ -8,7 +9,7 @@ from account.tests.factories import UserFactory
 from bookflow_api.durable import LEASE, TaskStatus
 from books.models import Summary, SummaryUnlock
 from books.tests.factories import BookFactory
-from conftest import CommittingAPIClient
+from conftest import CommittingAPIClient, reader_client
 from fakes import gemini as fake_gemini
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +55,17 @@ def test_gemini_is_asked_for_structured_json(auth_client, book, gemini, tasks):
     config = gemini.requests[0]["body"]["generationConfig"]
     assert config["responseMimeType"] == "application/json"
     assert "key_insights" in str(config)
+    assert "additional_properties" not in str(config)  # an unknown key's fate is ours to decide, not the API's
+
+
+def test_a_key_gemini_adds_to_the_schema_is_dropped_not_a_reason_to_call_again(auth_client, book, gemini, tasks):
+    gemini.script.append((200, fake_gemini.answer(json.dumps({**fake_gemini.VALID_CONTENT, "mood": "upbeat"}))))
+
+    summary_id = request_summary(auth_client).json()["id"]
+    tasks.run_all()
+
+    assert Summary.objects.get(pk=summary_id).content == fake_gemini.VALID_CONTENT
+    assert gemini.calls == 1
 
 
 def test_a_second_reader_gets_the_same_summary_without_a_second_call(auth_client, book, gemini, tasks):
@@ -170,14 +182,13 @@ def test_rereading_an_unlocked_summary_is_free(auth_client, book, gemini, tasks)
     assert SummaryUnlock.objects.count() == 1
 
 
-def test_a_paid_plan_has_a_larger_quota(auth_client, user, gemini, tasks):
-    user.plan = "basic"
-    user.save()
+def test_a_paid_plan_has_a_larger_quota(gemini, tasks, clock):
+    reader = reader_client("basic")
     for n in range(3):
         BookFactory(volume_id=f"book{n:07d}")
 
-    statuses = [request_summary(auth_client, f"book{n:07d}").status_code for n in range(3)]
-    quota = auth_client.get("/api/v1/account/subscription/").json()
+    statuses = [request_summary(reader, f"book{n:07d}").status_code for n in range(3)]
+    quota = reader.get("/api/v1/account/subscription/").json()
 
     assert statuses == [202, 202, 202]
     assert quota["plan"] == "basic"
@@ -186,7 +197,7 @@ def test_a_paid_plan_has_a_larger_quota(auth_client, user, gemini, tasks):
         "limit": 10,
         "used": 3,
         "remaining": 7,
-        "resets_at": quota["quotas"]["summaries"]["resets_at"],
+        "resets_at": "2026-04-01T00:00:00Z",  # the clock stands on 2026-03-04
     }
 
 

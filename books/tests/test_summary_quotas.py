@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from bookflow_api.durable import LEASE, TaskStatus
 from books.models import Summary
+from books.providers.base import ProviderError
 from books.providers.offline import OfflineProvider
-from books.providers.summaries import ProviderError
 from books.tests.factories import seed_book as book
 from conftest import reader_client
 

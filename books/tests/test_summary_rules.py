@@ -13,8 +13,8 @@ from account.tasks import resume_stale_tasks
 from account.tests.factories import UserFactory
 from bookflow_api.durable import LEASE, TaskStatus
 from books.models import Summary, SummaryUnlock
+from books.providers.base import ProviderError
 from books.providers.offline import OfflineProvider
-from books.providers.summaries import ProviderError
 from books.summaries import generate_summary, summary_request, summary_retry
 from books.tests.factories import seed_book as book
 from conftest import CLOCK_START as START

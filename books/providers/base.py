@@ -1,10 +1,8 @@
-"""What every summary provider returns and raises, and which provider this deployment uses."""
+"""The summary provider contract: what every provider returns and raises."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
-
-from django.conf import settings
 
 from books.models import Book
 
@@ -38,14 +36,3 @@ class SummaryProvider(Protocol):
     name: str
 
     def generate(self, book: Book) -> GeneratedSummary: ...
-
-
-def summary_provider() -> SummaryProvider:
-    """Gemini when configured (or asked for), else the offline extractive provider."""
-    from books.providers.gemini import GeminiProvider
-    from books.providers.offline import OfflineProvider
-
-    choice = settings.SUMMARY_PROVIDER
-    if choice == "gemini" or (choice == "auto" and settings.GOOGLE_API_KEY):
-        return GeminiProvider()
-    return OfflineProvider()
