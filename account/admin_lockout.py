@@ -52,7 +52,8 @@ def _failures(attempts: QuerySet) -> int:
 
 class AdminLoginLockoutHandler(AxesDatabaseHandler):
     """axes' database handler with two limits where axes has one: ADMIN_LOGIN_FAILURE_LIMIT failures for one
-    address (AXES_FAILURE_LIMIT) or ADMIN_LOGIN_IP_FAILURE_LIMIT from one client address."""
+    address (AXES_FAILURE_LIMIT) or ADMIN_LOGIN_IP_FAILURE_LIMIT from one client address. A success resets
+    its address only."""
 
     def get_failures(self, request: HttpRequest, credentials: dict | None = None) -> int:
         """What axes compares with AXES_FAILURE_LIMIT: the address's recent failures or, once the client address
@@ -61,6 +62,14 @@ class AdminLoginLockoutHandler(AxesDatabaseHandler):
         by_address = _failures(recent.filter(username=get_client_username(request, credentials)))
         by_client = _failures(recent.filter(ip_address=request.axes_ip_address))
         return by_client if by_client >= settings.ADMIN_LOGIN_IP_FAILURE_LIMIT else by_address
+
+    def reset_user_attempts(self, request: HttpRequest, credentials: dict | None = None) -> int:
+        """What a successful sign-in clears (AXES_RESET_ON_SUCCESS): the failures of its address, from every
+        client address, and nothing else. axes would also delete every failure from the client address, so a
+        staff member could sign in as themselves between guesses at another address (or lift its pause)."""
+        address = get_client_username(request, credentials)
+        count, _ = AccessAttempt.objects.filter(username=address).delete() if address else (0, {})
+        return count
 
 
 class AdminLoginLockoutBackend(AxesStandaloneBackend):

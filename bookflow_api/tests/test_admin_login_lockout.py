@@ -206,3 +206,36 @@ def test_an_address_the_api_would_refuse_is_counted_not_a_500(client):
     ]
 
     assert answers == [200] * 4 + [429] * 2
+
+
+# --- A success resets its address only ---------------------------------------------------------------------
+
+
+def test_signing_in_as_one_staff_member_keeps_the_failures_against_another(staff):
+    User.objects.create_user("support@example.com", "support-pass-123456", is_staff=True, is_verified=True)
+    guesses = fail(4)
+
+    assert sign_in("support@example.com", "support-pass-123456") == 302
+
+    assert guesses == [200] * 4
+    assert sign_in(STAFF, WRONG) == 429
+
+
+def test_a_low_privilege_sign_in_does_not_lift_a_lockout_of_another_address_from_its_client_address(staff):
+    User.objects.create_user("support@example.com", "support-pass-123456", is_staff=True, is_verified=True)
+    fail(5)
+
+    assert sign_in("support@example.com", "support-pass-123456") == 302
+
+    assert sign_in(STAFF, RIGHT) == 429
+    assert AccessAttempt.objects.filter(username=STAFF).exists()
+
+
+def test_signing_in_between_guesses_does_not_reset_the_client_address_count(staff):
+    User.objects.create_user("support@example.com", "support-pass-123456", is_staff=True, is_verified=True)
+    for n in range(19):
+        assert sign_in(f"guess{n}@example.com", WRONG) == 200
+        if n % 4 == 3:
+            assert sign_in("support@example.com", "support-pass-123456") == 302
+
+    assert sign_in("guess99@example.com", WRONG) == 429
