@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "account.admin_lockout.AdminSignInTurnMiddleware",  # after the view: gives back an admin sign-in's turn
     "axes.middleware.AxesMiddleware",  # last, as axes asks: turns a locked-out admin sign-in into its 429 page
 ]
 
