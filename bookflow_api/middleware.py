@@ -13,8 +13,9 @@ class RequestSizeLimitMiddleware:
     The API's parsers bound their own bodies, but Django's views (the admin's forms) read theirs as soon as
     anything touches request.POST (the CSRF check does, first), and Django bounds only a multipart body's
     text fields, never its files: a multipart body of any size would be parsed in full, its files written to
-    disk. First in line after SecurityMiddleware (whose headers the 413 keeps). The declared length is what
-    counts: Django's WSGI request reads no further than it, and a body without one (chunked) as empty."""
+    disk. After SecurityMiddleware and CorsMiddleware (the 413 keeps their headers: a web app on another origin
+    can read it), before anything that reads a body. The declared length is what counts: Django's WSGI
+    request reads no further than it, and a body without one (chunked) as empty."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response

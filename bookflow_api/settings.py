@@ -49,9 +49,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "bookflow_api.middleware.RequestSizeLimitMiddleware",  # before anything reads a body: 413 past MULTIPART_MAX_BYTES
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "bookflow_api.middleware.RequestSizeLimitMiddleware",  # before anything reads a body: 413 past MULTIPART_MAX_BYTES
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

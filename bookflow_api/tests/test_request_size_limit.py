@@ -74,17 +74,30 @@ def test_a_multipart_body_under_the_cap_still_reaches_the_admin_login():
 
 def test_it_runs_before_anything_that_reads_the_body():
     middleware = project_settings.MIDDLEWARE
-    first_readers = [
-        "django.contrib.sessions.middleware.SessionMiddleware",
-        "django.middleware.common.CommonMiddleware",
-        "django.middleware.csrf.CsrfViewMiddleware",
+    first_reader = "django.contrib.sessions.middleware.SessionMiddleware"  # then CommonMiddleware, the CSRF check
+    before = [
+        "django.middleware.security.SecurityMiddleware",
+        "whitenoise.middleware.WhiteNoiseMiddleware",  # static files: GET, no body
+        "corsheaders.middleware.CorsMiddleware",  # reads no body; its headers go on the 413
     ]
 
-    assert middleware[:2] == [
-        "django.middleware.security.SecurityMiddleware",  # its headers go on the 413 too
+    assert middleware[: len(before) + 2] == [
+        *before,
         "bookflow_api.middleware.RequestSizeLimitMiddleware",
+        first_reader,
     ]
-    assert all(middleware.index(name) > 1 for name in first_readers)
+
+
+def test_a_web_app_on_an_allowed_origin_can_read_the_413(settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+    extra = {"CONTENT_LENGTH": str(settings.MULTIPART_MAX_BYTES + 1), "wsgi.input": UnreadableBody()}
+
+    response = Client().generic(
+        "PATCH", "/api/v1/account/me/", b"--x--", content_type=MULTIPART, HTTP_ORIGIN="https://app.example.com", **extra
+    )
+
+    assert response.status_code == 413
+    assert response["Access-Control-Allow-Origin"] == "https://app.example.com"
 
 
 def test_without_it_the_multipart_parser_still_refuses_a_body_past_the_cap_unread(auth_client, settings):
