@@ -51,12 +51,14 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "bookflow_api.middleware.RequestSizeLimitMiddleware",  # before anything reads a body: 413 past MULTIPART_MAX_BYTES
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "account.admin_lockout.AdminSignInTurnMiddleware",  # after the view: gives back an admin sign-in's turn
     "axes.middleware.AxesMiddleware",  # last, as axes asks: turns a locked-out admin sign-in into its 429 page
 ]
 

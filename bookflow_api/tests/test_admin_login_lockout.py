@@ -4,14 +4,21 @@ Over HTTP against /admin/login/, as a browser (or a guessing script) would post 
 """
 
 import logging
+import os
+import subprocess
+import sys
+import uuid
 from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.hashers import MD5PasswordHasher
-from django.test import Client
+from django.core.cache import cache
+from django.test import Client, override_settings
 
+from account.admin_lockout import sign_in_turn_keys
 from account.models import User
+from bookflow_api.tests.test_faults_and_security import ROOT, redis_is_up
 
 pytestmark = pytest.mark.django_db
 
@@ -206,3 +213,176 @@ def test_an_address_the_api_would_refuse_is_counted_not_a_500(client):
     ]
 
     assert answers == [200] * 4 + [429] * 2
+
+
+# --- A success resets its address only ---------------------------------------------------------------------
+
+
+def test_signing_in_as_one_staff_member_keeps_the_failures_against_another(staff):
+    User.objects.create_user("support@example.com", "support-pass-123456", is_staff=True, is_verified=True)
+    guesses = fail(4)
+
+    assert sign_in("support@example.com", "support-pass-123456") == 302
+
+    assert guesses == [200] * 4
+    assert sign_in(STAFF, WRONG) == 429
+
+
+def test_a_low_privilege_sign_in_does_not_lift_a_lockout_of_another_address_from_its_client_address(staff):
+    User.objects.create_user("support@example.com", "support-pass-123456", is_staff=True, is_verified=True)
+    fail(5)
+
+    assert sign_in("support@example.com", "support-pass-123456") == 302
+
+    assert sign_in(STAFF, RIGHT) == 429
+    assert AccessAttempt.objects.filter(username=STAFF).exists()
+
+
+def test_signing_in_between_guesses_does_not_reset_the_client_address_count(staff):
+    User.objects.create_user("support@example.com", "support-pass-123456", is_staff=True, is_verified=True)
+    for n in range(19):
+        assert sign_in(f"guess{n}@example.com", WRONG) == 200
+        if n % 4 == 3:
+            assert sign_in("support@example.com", "support-pass-123456") == 302
+
+    assert sign_in("guess99@example.com", WRONG) == 429
+
+
+# --- One attempt at a time per address and per client address ---------------------------------------------
+
+
+def while_hashed(monkeypatch, during) -> list[str]:
+    """Call `during()` while the next password is being checked (once); return the passwords checked."""
+    checked = []
+    original = MD5PasswordHasher.verify
+
+    def verify(self, password, encoded):
+        checked.append(password)
+        if len(checked) == 1:
+            during()
+        return original(self, password, encoded)
+
+    monkeypatch.setattr(MD5PasswordHasher, "verify", verify)
+    return checked
+
+
+def test_guesses_arriving_while_others_are_hashed_do_not_pass_the_limit(staff, monkeypatch, settings):
+    checked, answers = [], []
+    original = MD5PasswordHasher.verify
+
+    def verify(self, password, encoded):
+        checked.append(password)
+        if len(checked) < 12:  # the next guess arrives while this one is being hashed
+            answers.append(sign_in(STAFF, f"g{len(checked)}"))
+        return original(self, password, encoded)
+
+    monkeypatch.setattr(MD5PasswordHasher, "verify", verify)
+
+    assert sign_in(STAFF, "g0") == 200
+
+    assert len(checked) <= settings.ADMIN_LOGIN_FAILURE_LIMIT
+    assert checked == ["g0"] and answers == [429]
+
+
+def test_an_attempt_refused_as_busy_gets_the_locked_page_unhashed_and_uncounted(staff, monkeypatch):
+    fail(5, "nobody@example.com", ip=ELSEWHERE)
+    locked = post_login("nobody@example.com", WRONG, ELSEWHERE)
+    busy = []
+    checked = while_hashed(monkeypatch, lambda: busy.append(post_login(STAFF, RIGHT)))
+
+    assert sign_in(STAFF, WRONG) == 200
+
+    assert checked == [WRONG]  # the one in flight; the busy one was not hashed
+    assert busy[0].status_code == 429 and busy[0]["Retry-After"] == locked["Retry-After"]
+    assert busy[0].content == locked.content
+    assert AccessAttempt.objects.get(username=STAFF).failures_since_start == 1
+
+
+def test_while_one_attempt_is_checked_its_address_and_its_client_address_wait_and_others_go_on(staff, monkeypatch):
+    User.objects.create_superuser("other@example.com", RIGHT)
+    answers = {}
+
+    def during():
+        answers["same address, other client"] = sign_in(STAFF, RIGHT, ip=ELSEWHERE)
+        answers["other address, same client"] = sign_in("other@example.com", RIGHT, ip=HOME)
+        answers["other address, other client"] = sign_in("other@example.com", RIGHT, ip=ELSEWHERE)
+
+    while_hashed(monkeypatch, during)
+
+    assert sign_in(STAFF, WRONG, ip=HOME) == 200
+    assert answers == {
+        "same address, other client": 429,
+        "other address, same client": 429,
+        "other address, other client": 302,
+    }
+
+
+@pytest.mark.parametrize(
+    "email, password, answer",
+    [
+        (STAFF, RIGHT, 302),  # signed in
+        (STAFF, WRONG, 200),  # a failure
+        ("reader@example.com", RIGHT, 200),  # the right password of an account that is not staff: no signal at all
+    ],
+)
+def test_an_attempt_lets_the_next_one_in_when_it_ends(staff, email, password, answer, hashing):
+    User.objects.create_user("reader@example.com", RIGHT, is_verified=True)
+
+    assert sign_in(email, password) == answer
+    hashing.clear()
+
+    assert sign_in(email, password) == answer
+    assert hashing  # checked, not refused as busy
+
+
+def test_an_attempt_that_crashes_lets_the_next_one_in(staff, monkeypatch):
+    def broken(self, password, encoded):
+        raise RuntimeError("the hasher broke")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(MD5PasswordHasher, "verify", broken)
+        with pytest.raises(RuntimeError):
+            sign_in(STAFF, RIGHT)
+
+    assert sign_in(STAFF, RIGHT) == 302
+
+
+def test_an_unreachable_cache_refuses_admin_sign_in_as_paused_never_500(staff, caplog):
+    unreachable = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
+    with override_settings(CACHES={"default": unreachable}), caplog.at_level(logging.ERROR):
+        response = post_login(STAFF, RIGHT)
+
+    assert response.status_code == 429
+    assert "REDIS_URL" in caplog.text
+
+
+@pytest.mark.skipif(not redis_is_up(), reason="needs Redis on 127.0.0.1:6379 (REDIS_URL)")
+def test_with_redis_an_attempt_in_flight_in_another_process_makes_this_one_wait(staff, hashing):
+    # Keys of this run only, never a flush: other suites may share this Redis at the same time.
+    redis_cache = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/14",
+        "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+    }
+    # Another web process (a second gunicorn worker or instance) is checking a password for this address...
+    other_process = "\n".join(
+        [
+            "import django; django.setup()",
+            "from django.test import RequestFactory, override_settings",
+            "from account.admin_lockout import sign_in_turn_take",
+            f"with override_settings(CACHES={{'default': {redis_cache!r}}}):",
+            f"    request = RequestFactory().post('/admin/login/', REMOTE_ADDR={ELSEWHERE!r})",
+            f"    assert sign_in_turn_take(request, {{'username': {STAFF!r}}})",
+        ]
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bookflow_api.settings"}
+    subprocess.run([sys.executable, "-c", other_process], cwd=ROOT, env=env, check=True, timeout=60)
+
+    # ...so this process refuses the address's attempt unchecked, from any client address...
+    with override_settings(CACHES={"default": redis_cache}):
+        assert sign_in(STAFF, RIGHT) == 429
+        assert hashing == []
+        # ...until that process is done (its keys only: a clear() would flush the whole Redis database).
+        cache.delete_many(sign_in_turn_keys(STAFF, ELSEWHERE))
+        assert [sign_in(STAFF, RIGHT), sign_in(STAFF, RIGHT)] == [302, 302]  # each gives its turn back in Redis
+        assert cache.get_many(sign_in_turn_keys(STAFF, HOME)) == {}

@@ -19,8 +19,9 @@ class UnreadableBody:
     readline = read
 
 
-def test_a_multipart_body_where_no_file_is_taken_is_a_415_left_unread(api_client):
-    extra = {"CONTENT_LENGTH": str(50 * 1024 * 1024), "wsgi.input": UnreadableBody()}
+def test_a_multipart_body_where_no_file_is_taken_is_a_415_left_unread(api_client, settings):
+    # As long as any endpoint takes (longer: RequestSizeLimitMiddleware's 413, test_request_size_limit.py).
+    extra = {"CONTENT_LENGTH": str(settings.MULTIPART_MAX_BYTES), "wsgi.input": UnreadableBody()}
 
     response = api_client.generic("POST", LOGIN, b"--x--", content_type="multipart/form-data; boundary=x", **extra)
 
