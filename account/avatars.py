@@ -37,7 +37,8 @@ def avatar_process(upload: File) -> ContentFile:
             if image.width * image.height > MAX_PIXELS:
                 raise InvalidAvatar(TOO_MANY_PIXELS)
             image.draft(None, (MAX_SIDE, MAX_SIDE))  # a JPEG decodes straight at 1/2, 1/4 or 1/8 scale
-            return _encoded(ImageOps.exif_transpose(image))  # decodes the first frame only
+            ImageOps.exif_transpose(image, in_place=True)  # decodes the first frame only; no full-size copy
+            return _encoded(image)
     except InvalidAvatar:
         raise
     except Image.DecompressionBombError as exc:  # past twice Pillow's own limit, refused by Image.open itself
