@@ -6,7 +6,7 @@ DEV_ENV := DEBUG=1
 PG_URL ?= postgres://postgres@127.0.0.1:5432/bookflow
 REPEAT_PG_URL ?= postgres://postgres@127.0.0.1:5432/bookflow_repeat
 
-.PHONY: help install install-dev install-browser run migrate test test-postgres test-repeat smoke stress mutation fuzz bench lint format migrations-check schema clean
+.PHONY: help install install-dev install-browser run migrate test test-postgres test-repeat smoke stress mutation fuzz bench profile lint format migrations-check schema clean
 
 help:
 	@echo "make run               set up and run the API on http://127.0.0.1:8000 plus the worker (SQLite, console email)"
@@ -18,6 +18,7 @@ help:
 	@echo "make mutation          mutmut over the rule modules (slow, not in CI); the table goes to bench/mutation.md"
 	@echo "make fuzz              schemathesis with 200 cases per operation (FUZZ_EXAMPLES=N for more)"
 	@echo "make bench             benchmarks as tables (needs PostgreSQL, Redis, wrk): bench/README.md"
+	@echo "make profile           where each hot read's CPU goes (cProfile, in process; needs PostgreSQL)"
 	@echo "make install-browser   Debian's chromium for the admin browser test (skipped without it)"
 	@echo "make lint              ruff lint + format check + import-linter (the layers of ARCHITECTURE.md §3)"
 	@echo "make migrations-check  fail if a model change has no migration"
@@ -68,6 +69,10 @@ fuzz: install-dev
 bench: install
 	@command -v wrk >/dev/null || apt-get install -y -q wrk || (echo "bench needs wrk (apt-get install wrk)" && exit 1)
 	$(BIN)/python bench/run.py
+
+# Where each hot read's CPU goes, in process under cProfile (bench/hot_reads.py; needs PostgreSQL).
+profile: install-dev
+	$(BIN)/python bench/hot_reads.py
 
 # The suite N times in a row, SQLite and PostgreSQL at once (a loaded machine); logs in .test-repeat/.
 # Its own PostgreSQL database, so it can run beside `make test-postgres` or CI.
