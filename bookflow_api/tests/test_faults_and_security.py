@@ -8,21 +8,12 @@ test_security_review.py).
 """
 
 import logging
-import os
-import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 import pytest
-from django.core import mail
-from django.db import Error as DatabaseErrorBase
-from django.db import connection
 from django.test import override_settings
 
-from account.models import WorkerHeartbeat
 from account.tests.factories import UserFactory
-from account.worker import run_job
 from books.models import Summary, SummaryUnlock
 from books.tests.factories import BookFactory, BookmarkFactory, NoteFactory
 from conftest import CommittingAPIClient
@@ -38,33 +29,6 @@ def client_for(user) -> CommittingAPIClient:
 
 
 # --- Faults -------------------------------------------------------------------------------------------
-
-
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="needs PostgreSQL: SQLite's test database lives in memory inside the connection this test drops",
-)
-@pytest.mark.django_db(transaction=True)
-def test_a_worker_job_whose_database_connection_dropped_succeeds_on_its_next_run(monkeypatch):
-    run_job("heartbeat")
-    connection.connection.close()  # the server went away between two runs...
-    run_job("heartbeat")  # ...the health check before the job reconnects
-
-    real = WorkerHeartbeat.objects.update_or_create
-
-    def drop_mid_job(*args, **kwargs):
-        WorkerHeartbeat.objects.exists()  # the job is under way: its connection was checked and used
-        connection.connection.close()  # ...and now the server goes away in the middle of a job
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(WorkerHeartbeat.objects, "update_or_create", drop_mid_job)
-    with pytest.raises(DatabaseErrorBase):  # InterfaceError or OperationalError
-        run_job("heartbeat")
-    monkeypatch.undo()
-    before = WorkerHeartbeat.objects.get().last_seen
-    run_job("heartbeat")  # close_old_connections() after the failed run dropped the dead connection
-
-    assert WorkerHeartbeat.objects.get().last_seen > before
 
 
 # --- Reader isolation -----------------------------------------------------------------------------------
@@ -127,36 +91,6 @@ def redis_is_up() -> bool:
         return redis.Redis.from_url("redis://127.0.0.1:6379/14", socket_connect_timeout=0.5).ping()
     except Exception:  # noqa: BLE001
         return False
-
-
-@pytest.mark.skipif(not redis_is_up(), reason="needs Redis on 127.0.0.1:6379 (REDIS_URL)")
-def test_with_redis_the_resend_cooldown_holds_across_processes(db):
-    # Keys of this run only, never a flush: other suites may share this Redis at the same time.
-    redis_cache = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": "redis://127.0.0.1:6379/14",
-        "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
-    }
-    UserFactory(email="flood@example.com", is_verified=False)
-    # Another web process (a second gunicorn worker or instance) sends a code to this address...
-    other_process = "\n".join(
-        [
-            "import django; django.setup()",
-            "from django.test import override_settings",
-            "from account.throttles import code_send_allowed",
-            f"with override_settings(CACHES={{'default': {redis_cache!r}}}):",
-            "    assert code_send_allowed('flood@example.com')",
-        ]
-    )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bookflow_api.settings"}
-    subprocess.run([sys.executable, "-c", other_process], cwd=ROOT, env=env, check=True, timeout=60)
-
-    # ...so this process sends nothing within the minute, and answers as it would for anyone.
-    with override_settings(CACHES={"default": redis_cache}):
-        response = CommittingAPIClient().post("/api/v1/auth/resend-code/", {"email": "flood@example.com"})
-
-    assert response.status_code == 202
-    assert mail.outbox == []
 
 
 def test_an_unreachable_cache_answers_503_never_500(db, api_client):
