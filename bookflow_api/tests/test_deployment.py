@@ -12,7 +12,7 @@ import pytest
 import yaml
 from django.core.management import get_commands
 
-from bookflow_api.tests.test_configuration import settings_variables
+from bookflow_api.tests.helpers import settings_variables
 from books import scheduler
 
 ROOT = Path(__file__).resolve().parents[2]
