@@ -22,22 +22,15 @@ from conftest import throttle_limit
 pytestmark = pytest.mark.django_db
 
 
-def upload(image: Image.Image, format: str, **options) -> SimpleUploadedFile:
+def image_file(image: Image.Image, format: str, name: str = "", **options) -> SimpleUploadedFile:
+    """`image` saved as `format`, as an uploaded file (named after the format unless given a name)."""
     buffer = io.BytesIO()
     image.save(buffer, format=format, **options)
-    return SimpleUploadedFile(f"upload.{format.lower()}", buffer.getvalue())
-
-
-def image_file(image: Image.Image, format: str, name: str = "me.png", **options) -> SimpleUploadedFile:
-    buffer = io.BytesIO()
-    image.save(buffer, format=format, **options)
-    return SimpleUploadedFile(name, buffer.getvalue())
+    return SimpleUploadedFile(name or f"upload.{format.lower()}", buffer.getvalue())
 
 
 def png(size=(8, 8)) -> SimpleUploadedFile:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, "teal").save(buffer, format="PNG")
-    return SimpleUploadedFile("me.png", buffer.getvalue(), content_type="image/png")
+    return image_file(Image.new("RGB", size, "teal"), "PNG")
 
 
 def opened(avatar) -> Image.Image:
@@ -72,9 +65,9 @@ def png_header(width: int, height: int) -> SimpleUploadedFile:
 def test_an_image_past_the_pixel_cap_is_refused(monkeypatch):
     monkeypatch.setattr(avatars, "MAX_PIXELS", 100)
 
-    assert avatar_process(upload(Image.new("RGB", (10, 10)), "PNG"))
+    assert avatar_process(image_file(Image.new("RGB", (10, 10)), "PNG"))
     with pytest.raises(InvalidAvatar, match=re.escape(TOO_MANY_PIXELS)):
-        avatar_process(upload(Image.new("RGB", (11, 10)), "PNG"))
+        avatar_process(image_file(Image.new("RGB", (11, 10)), "PNG"))
 
 
 def test_a_decompression_bomb_past_pillows_own_limit_is_refused_as_too_large():
@@ -83,15 +76,15 @@ def test_a_decompression_bomb_past_pillows_own_limit_is_refused_as_too_large():
 
 
 def test_an_opaque_image_with_an_alpha_channel_becomes_a_jpeg():
-    avatar = avatar_process(upload(Image.new("RGBA", (40, 40), (0, 128, 128, 255)), "PNG"))
+    avatar = avatar_process(image_file(Image.new("RGBA", (40, 40), (0, 128, 128, 255)), "PNG"))
 
     assert avatar.name.endswith(".jpg")
     assert opened(avatar).format == "JPEG"
 
 
 def test_each_avatar_gets_a_new_random_name():
-    first = avatar_process(upload(Image.new("RGB", (8, 8)), "PNG"))
-    second = avatar_process(upload(Image.new("RGB", (8, 8)), "PNG"))
+    first = avatar_process(image_file(Image.new("RGB", (8, 8)), "PNG"))
+    second = avatar_process(image_file(Image.new("RGB", (8, 8)), "PNG"))
 
     assert re.fullmatch(r"[0-9a-f]{32}\.jpg", first.name)
     assert first.name != second.name
@@ -103,7 +96,7 @@ def test_png_text_chunks_and_xmp_are_dropped():
     text.add_itxt("XML:com.adobe.xmp", "<x:xmpmeta>GPS</x:xmpmeta>")
     transparent = Image.new("RGBA", (20, 20), (255, 0, 0, 0))
 
-    stored = opened(avatar_process(upload(transparent, "PNG", pnginfo=text)))
+    stored = opened(avatar_process(image_file(transparent, "PNG", pnginfo=text)))
 
     assert stored.format == "PNG"
     assert not stored.text
@@ -116,20 +109,20 @@ def test_png_text_chunks_and_xmp_are_dropped():
 def test_the_icc_profile_is_dropped(image, format):
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
-    stored = opened(avatar_process(upload(image, format, icc_profile=profile)))
+    stored = opened(avatar_process(image_file(image, format, icc_profile=profile)))
 
     assert stored.format == format
     assert "icc_profile" not in stored.info
 
 
 def test_a_webp_is_accepted_and_stored_as_a_jpeg():
-    stored = opened(avatar_process(upload(Image.new("RGB", (600, 300), "teal"), "WEBP")))
+    stored = opened(avatar_process(image_file(Image.new("RGB", (600, 300), "teal"), "WEBP")))
 
     assert (stored.format, stored.size) == ("JPEG", (512, 256))
 
 
 def test_sixteen_bit_greys_keep_their_shade():
-    stored = opened(avatar_process(upload(Image.new("I;16", (20, 20), 128 * 256), "PNG")))
+    stored = opened(avatar_process(image_file(Image.new("I;16", (20, 20), 128 * 256), "PNG")))
 
     assert all(abs(channel - 128) <= 2 for channel in stored.getpixel((10, 10)))
 
@@ -137,11 +130,11 @@ def test_sixteen_bit_greys_keep_their_shade():
 @pytest.mark.parametrize("format", ["TIFF", "BMP", "PDF", "ICO"])
 def test_other_image_formats_are_refused(format):
     with pytest.raises(InvalidAvatar, match=re.escape(NOT_AN_IMAGE)):
-        avatar_process(upload(Image.new("RGB", (16, 16)), format))
+        avatar_process(image_file(Image.new("RGB", (16, 16)), format))
 
 
 def test_a_truncated_image_is_refused():
-    whole = upload(Image.effect_noise((64, 64), 50), "PNG").read()
+    whole = image_file(Image.effect_noise((64, 64), 50), "PNG").read()
 
     with pytest.raises(InvalidAvatar, match=re.escape(NOT_AN_IMAGE)):
         avatar_process(SimpleUploadedFile("cut.png", whole[: len(whole) // 2]))
