@@ -48,11 +48,16 @@ def clock(time_machine):
     return time_machine
 
 
+def client_for(user) -> CommittingAPIClient:
+    """A client signed in as `user` (without tokens: a moving clock cannot expire them)."""
+    client = CommittingAPIClient()
+    client.force_authenticate(user)
+    return client
+
+
 def reader_client(plan: str = "free") -> CommittingAPIClient:
     """A client signed in (without tokens: a moving clock cannot expire them) as a new reader on `plan`."""
-    client = CommittingAPIClient()
-    client.force_authenticate(UserFactory(plan=plan))
-    return client
+    return client_for(UserFactory(plan=plan))
 
 
 @pytest.fixture
@@ -185,6 +190,16 @@ def subprocess_env(database_url: str) -> dict:
         "PYTHONUNBUFFERED": "1",
         "DJANGO_SETTINGS_MODULE": "bookflow_api.settings",
     }
+
+
+def redis_is_up() -> bool:
+    """Whether a Redis answers on 127.0.0.1:6379 (tests of a cache shared by processes need one)."""
+    try:
+        import redis
+
+        return redis.Redis.from_url("redis://127.0.0.1:6379/14", socket_connect_timeout=0.5).ping()
+    except Exception:  # noqa: BLE001
+        return False
 
 
 @pytest.fixture

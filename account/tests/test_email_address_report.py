@@ -90,16 +90,6 @@ def test_the_users_migration_rewrites_and_prints_its_report(capsys):
     assert emails()[0] == "bob@example.com"
 
 
-def test_the_trials_migration_keeps_a_rewritten_address_on_the_trial_it_had(capsys):
-    FreeTrial.objects.create(email='"once"@example.com')
-    migration = importlib.import_module("books.migrations.0005_freetrial_address_report")
-
-    migration.check_trial_addresses(apps, schema_editor=None)
-
-    assert emails(FreeTrial) == ["once@example.com"]
-    assert "books.FreeTrial.email: rewritten" in capsys.readouterr().out
-
-
 def test_the_migrations_print_nothing_when_every_address_is_in_its_one_spelling(capsys):
     stored("alice@example.com")
     FreeTrial.objects.create(email="alice@example.com")

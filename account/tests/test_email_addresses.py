@@ -190,6 +190,18 @@ def test_quoted_and_unicode_spellings_share_the_login_throttle(api_client, user)
     assert last.status_code == 429
 
 
+def test_email_case_and_whitespace_variants_share_the_login_throttle(api_client, user):
+    local, domain = user.email.split("@")
+    variants = [user.email, user.email.upper(), f"  {user.email} ", f"{local.title()}@{domain.upper()}"]
+    with time_machine.travel("2026-01-01 12:00 +0000", tick=False):
+        for attempt in range(21):
+            api_client.credentials(REMOTE_ADDR=f"10.0.2.{attempt}")
+            body = {"email": variants[attempt % len(variants)], "password": "wrong-password"}
+            last = api_client.post(LOGIN, body, format="json")
+
+    assert last.status_code == 429
+
+
 def test_quoted_spellings_share_an_addresss_code_guesses(api_client, settings):
     spellings = ["nobody@example.com", '"nobody"@example.com', '"nob\\ody"@example.com']
     answers = []
@@ -229,6 +241,17 @@ def test_the_admin_refuses_a_second_account_under_a_quoted_spelling(client, user
 
     assert page.status_code == 200  # the form again, with its error
     assert User.objects.filter(is_staff=False).count() == 1
+
+
+def test_a_reader_created_in_the_admin_with_a_mixed_case_email_can_log_in(client, api_client):
+    client.force_login(User.objects.create_superuser("admin@example.com", "admin-pass-123456"))
+    form = {"email": "Mixed@Example.COM", "password1": PASSWORD, "password2": PASSWORD, "usable_password": "true"}
+    client.post(reverse("admin:account_user_add"), form)
+    User.objects.filter(is_staff=False).update(is_verified=True)
+
+    response = api_client.post(LOGIN, {"email": "Mixed@Example.COM", "password": PASSWORD}, format="json")
+
+    assert response.status_code == 200
 
 
 def admin_change_form(user: User, **changes) -> AdminUserChangeForm:

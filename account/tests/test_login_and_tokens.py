@@ -1,19 +1,25 @@
+"""Signing in: the tokens a login gives, how long they last, refreshing and revoking them, and whom they
+stop working for."""
+
+import threading
+
 import pytest
 import time_machine
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import BlacklistMixin
 
 from account.tests.factories import PASSWORD, UserFactory
-from conftest import CommittingAPIClient as APIClient
-
-LOGIN = "/api/v1/auth/login/"
-REFRESH = "/api/v1/auth/token/refresh/"
-LOGOUT = "/api/v1/auth/logout/"
-ME = "/api/v1/account/me/"
+from account.tests.helpers import LOGIN, LOGOUT, ME, POSTGRES_ONLY, REFRESH, in_parallel, meet
+from conftest import CommittingAPIClient
 
 pytestmark = pytest.mark.django_db
 
 
 def login(api_client, email, password=PASSWORD):
     return api_client.post(LOGIN, {"email": email, "password": password}, format="json")
+
+
+# Logging in.
 
 
 def test_login_returns_tokens_and_the_profile(api_client, user):
@@ -49,6 +55,16 @@ def test_unverified_status_is_not_revealed_without_the_password(api_client):
     assert response.json()["code"] == "invalid_credentials"
 
 
+def test_login_records_the_last_login_time(api_client, user):
+    api_client.post(LOGIN, {"email": user.email, "password": PASSWORD}, format="json")
+
+    user.refresh_from_db()
+    assert user.last_login is not None
+
+
+# The access token.
+
+
 def test_access_token_opens_the_profile(auth_client, user):
     response = auth_client.get(ME)
 
@@ -82,6 +98,17 @@ def test_access_token_expires_after_60_minutes(api_client, user):
         assert api_client.get(ME).status_code == 401
 
 
+def test_a_deactivated_readers_tokens_stop_working(auth_client, user):
+    user.is_active = False
+    user.save()
+
+    assert auth_client.get(ME).status_code == 401
+    assert APIClient().post(REFRESH, {"refresh": auth_client.tokens["refresh"]}, format="json").status_code == 401
+
+
+# Refreshing and logging out.
+
+
 def test_refresh_rotates_and_the_old_refresh_token_stops_working(auth_client):
     old = auth_client.tokens["refresh"]
 
@@ -93,6 +120,22 @@ def test_refresh_rotates_and_the_old_refresh_token_stops_working(auth_client):
     assert rotated.json()["refresh"] != old
     assert reused.status_code == 401
     assert reused.json()["code"] == "token_not_valid"
+
+
+@POSTGRES_ONLY
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_token_rotated_by_two_parallel_requests_works_only_once(user, monkeypatch):
+    refresh = APIClient().post(LOGIN, {"email": user.email, "password": PASSWORD}, format="json").json()["refresh"]
+    barrier, real = threading.Barrier(2, timeout=5), BlacklistMixin.check_blacklist
+
+    def check_then_wait(token):  # both requests pass the blacklist check before either blacklists
+        real(token)
+        meet(barrier)
+
+    monkeypatch.setattr(BlacklistMixin, "check_blacklist", check_then_wait)
+    statuses = in_parallel(lambda: APIClient().post(REFRESH, {"refresh": refresh}, format="json").status_code)
+
+    assert sorted(statuses) == [200, 401]
 
 
 def test_refresh_token_expires_after_30_days(api_client, user):
@@ -107,11 +150,19 @@ def test_refresh_token_expires_after_30_days(api_client, user):
 def test_logout_revokes_the_refresh_token(auth_client):
     refresh = auth_client.tokens["refresh"]
 
-    logout = APIClient().post(LOGOUT, {"refresh": refresh}, format="json")
+    logout = CommittingAPIClient().post(LOGOUT, {"refresh": refresh}, format="json")
     response = auth_client.post(REFRESH, {"refresh": refresh}, format="json")
 
     assert logout.status_code == 204
     assert response.status_code == 401
+
+
+def test_logout_with_a_rotated_refresh_token_ends_it(auth_client):
+    rotated = auth_client.post(REFRESH, {"refresh": auth_client.tokens["refresh"]}, format="json").json()["refresh"]
+
+    assert auth_client.post(LOGOUT, {"refresh": rotated}, format="json").status_code == 204
+    assert auth_client.post(REFRESH, {"refresh": rotated}, format="json").status_code == 401
+    assert auth_client.post(REFRESH, {"refresh": auth_client.tokens["refresh"]}, format="json").status_code == 401
 
 
 def test_logout_with_a_bad_token_is_401(api_client):

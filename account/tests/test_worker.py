@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from apscheduler.schedulers.blocking import BlockingScheduler
 from django.core.management import CommandError, call_command
+from django.db import Error as DatabaseErrorBase
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -22,7 +23,7 @@ from django_apscheduler.models import DjangoJob, DjangoJobExecution
 from account.models import OneTimeCode, WorkerHeartbeat
 from account.tasks import delete_old_job_executions, delete_otps
 from account.tests.factories import UserFactory
-from account.worker import jobs, register_jobs
+from account.worker import jobs, register_jobs, run_job
 from conftest import subprocess_env
 from fakes import gemini as fake_gemini
 
@@ -66,6 +67,33 @@ def test_delete_old_job_executions_keeps_the_last_seven_days():
 
     [kept] = DjangoJobExecution.objects.all()
     assert timezone.now() - kept.run_time < timedelta(days=7)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL: SQLite's test database lives in memory inside the connection this test drops",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_job_whose_database_connection_dropped_succeeds_on_its_next_run(monkeypatch):
+    run_job("heartbeat")
+    connection.connection.close()  # the server went away between two runs...
+    run_job("heartbeat")  # ...the health check before the job reconnects
+
+    real = WorkerHeartbeat.objects.update_or_create
+
+    def drop_mid_job(*args, **kwargs):
+        WorkerHeartbeat.objects.exists()  # the job is under way: its connection was checked and used
+        connection.connection.close()  # ...and now the server goes away in the middle of a job
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(WorkerHeartbeat.objects, "update_or_create", drop_mid_job)
+    with pytest.raises(DatabaseErrorBase):  # InterfaceError or OperationalError
+        run_job("heartbeat")
+    monkeypatch.undo()
+    before = WorkerHeartbeat.objects.get().last_seen
+    run_job("heartbeat")  # close_old_connections() after the failed run dropped the dead connection
+
+    assert WorkerHeartbeat.objects.get().last_seen > before
 
 
 # --- Registration and operator commands ---------------------------------------------------------------
@@ -129,7 +157,7 @@ def test_every_job_is_registered_to_run_alone_and_catch_up_once(registered):
     finally:
         scheduler.shutdown(wait=False)
 
-    assert set(stored) == set(jobs())  # the loop below checks every one of them
+    assert stored and set(stored) == set(jobs())  # there are jobs, and the loop below checks every one of them
     for job in stored.values():
         assert (job.max_instances, job.coalesce) == (1, True)
         assert job.misfire_grace_time >= 30

@@ -9,9 +9,7 @@ from datetime import timedelta
 import pytest
 from axes.models import AccessAttempt, AccessLog
 from django.contrib import admin
-from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.contrib.auth.models import Group
-from django.forms import CheckboxInput, ClearableFileInput
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +20,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from account.models import EmailTask, OneTimeCode, Subscription, User, WorkerHeartbeat
 from account.tests.factories import UserFactory
 from bookflow_api.durable import TaskStatus
+from bookflow_api.tests.helpers import page_form_data
 from books.budgets import budget_day
 from books.models import Book, FreeTrial, Summary, SummaryUnlock, UpstreamUsage
 from books.tests.factories import BookFactory, BookmarkFactory, NoteFactory
@@ -115,39 +114,6 @@ def url(model, view: str, *args) -> str:
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
-def form_fields(form) -> dict:
-    """What a browser would post for `form` as rendered: each widget's name(s) and value(s)."""
-    data = {}
-    for field in form:
-        if field.field.disabled:
-            continue
-        widget = field.field.widget
-        while isinstance(widget, RelatedFieldWidgetWrapper):
-            widget = widget.widget
-        if isinstance(widget, ClearableFileInput):
-            continue  # nothing uploaded: the file stays as it is
-        context = widget.get_context(field.html_name, field.value(), widget.attrs)["widget"]
-        for sub in context.get("subwidgets") or [context]:
-            if isinstance(widget, CheckboxInput):
-                if sub["attrs"].get("checked"):
-                    data[sub["name"]] = "on"
-            elif isinstance(sub["value"], list):  # <select>s and the like: the selected options
-                data[sub["name"]] = [value for value in sub["value"] if value not in ("", None)]
-            elif sub["value"] is not None:
-                data[sub["name"]] = sub["value"]
-    return data
-
-
-def page_form_data(response) -> dict:
-    """The admin form on the page, inlines (with their management forms) included, as it would be posted."""
-    data = form_fields(response.context["adminform"].form)
-    for inline in response.context["inline_admin_formsets"]:
-        data |= form_fields(inline.formset.management_form)
-        for form in inline.formset.forms:
-            data |= form_fields(form)
-    return data
-
-
 def form_errors(response) -> list:
     errors = [response.context["adminform"].form.errors]
     for inline in response.context["inline_admin_formsets"]:
@@ -167,6 +133,38 @@ def make_row(model):
     if label not in ROWS:
         pytest.fail(f"{label} is in the admin: add a row maker for it to ROWS in {__name__}")
     return ROWS[label]()
+
+
+def test_every_admin_page_renders(admin_client, user):
+    OneTimeCode.objects.create(user=user, purpose="verify_email", code_hash="f" * 64, expires_at="2030-01-01T00:00Z")
+    BookmarkFactory(user=user)
+    NoteFactory(user=user)
+    summary = Summary.objects.create(book=BookFactory(), status=TaskStatus.READY, content=VALID_CONTENT)
+    pages = [
+        reverse(f"admin:{name}_changelist")
+        for name in [
+            "account_user",
+            "account_onetimecode",
+            "books_book",
+            "books_bookmark",
+            "books_note",
+            "books_summary",
+            "books_summaryunlock",
+            "books_freetrial",
+            "account_emailtask",
+            "account_workerheartbeat",
+            "django_apscheduler_djangojob",
+            "django_apscheduler_djangojobexecution",
+            "token_blacklist_outstandingtoken",
+        ]
+    ]
+    pages += [
+        reverse("admin:account_user_change", args=[user.pk]),
+        reverse("admin:books_summary_change", args=[summary.pk]),
+    ]
+
+    for page in pages:
+        assert admin_client.get(page).status_code == 200, page
 
 
 @pytest.mark.parametrize("model", REGISTERED, ids=lambda model: model._meta.label)

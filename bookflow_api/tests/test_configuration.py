@@ -7,10 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-
-def settings_variables() -> set[str]:
-    source = (Path(settings.BASE_DIR) / "bookflow_api" / "settings.py").read_text()
-    return set(re.findall(r'config\(\s*"([A-Z0-9_]+)"', source))
+from bookflow_api.tests.helpers import settings_variables
 
 
 def test_env_example_lists_every_variable_settings_read():
@@ -80,6 +77,38 @@ def test_without_a_database_production_never_falls_back_to_sqlite():
     result = start(["check"], **(PRODUCTION | {"DATABASE_URL": None}))
 
     assert "does not fall back to SQLite" in result.stderr
+
+
+def test_production_settings_never_send_codes_to_the_console():
+    env = {k: v for k, v in os.environ.items() if k not in ("EMAIL_BACKEND", "MAIL_SMTP_PASSWORD")}
+    env.update(DEBUG="0", APP_SECRET_KEY="x" * 50, DATABASE_URL="sqlite:///:memory:")
+    env.update(DJANGO_SETTINGS_MODULE="bookflow_api.settings")
+    script = "from django.conf import settings; print(settings.EMAIL_BACKEND)"
+    root = Path(__file__).resolve().parents[2]
+
+    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=root, capture_output=True, text=True)
+
+    assert "console" not in result.stdout
+    assert result.returncode != 0 and "MAIL_SMTP_PASSWORD is not set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "enabled"),
+    [
+        (PRODUCTION, "False"),
+        ({**PRODUCTION, "CLOUDINARY_CLOUD_NAME": "c", "CLOUDINARY_API_KEY": "k", "CLOUDINARY_API_SECRET": "s"}, "True"),
+        ({"DEBUG": "1"}, "True"),
+    ],
+)
+def test_avatar_uploads_need_cloudinary_unless_debug_is_on(env, enabled):
+    command = [
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; print(settings.AVATAR_UPLOADS_ENABLED)",
+    ]
+
+    assert start(command, **env).stdout.strip() == enabled
 
 
 def test_throttle_rates_override_any_scope_and_keep_the_others():

@@ -16,7 +16,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
 from account.tests.factories import UserFactory
-from books.tests.conftest import payload
+from books.tests.helpers import payload
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 REPEATABLE = "FUZZ_EXAMPLES" not in os.environ  # the same cases on every CI run; `make fuzz` explores

@@ -1,17 +1,12 @@
-import json
-from pathlib import Path
+from datetime import datetime
 
 import pytest
 import responses
 
+from books.providers.offline import OfflineProvider
+from books.tests.factories import BookFactory
+from books.tests.helpers import BASE, HABITS
 from fakes import gemini as fake_gemini
-
-DATA = Path(__file__).parent / "data"
-BASE = "https://books.test/books/v1"
-
-
-def payload(name: str) -> dict:
-    return json.loads((DATA / name).read_text())
 
 
 @pytest.fixture(autouse=True)
@@ -38,3 +33,37 @@ def gemini(settings):
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def offline(settings):
+    """Summaries written by the offline provider: no server, no key."""
+    settings.SUMMARY_PROVIDER = "offline"
+
+
+@pytest.fixture
+def failures(monkeypatch, settings) -> dict:
+    """The (offline) provider raises `failures[volume_id]` for that book and writes every other summary."""
+    settings.SUMMARY_PROVIDER = "offline"
+    failures, generate = {}, OfflineProvider.generate
+
+    def failing_generate(self, book):
+        if book.volume_id in failures:
+            raise failures[book.volume_id]
+        return generate(self, book)
+
+    monkeypatch.setattr(OfflineProvider, "generate", failing_generate)
+    return failures
+
+
+@pytest.fixture
+def book():
+    return BookFactory(volume_id=HABITS, title="Atomic Habits", description="A book. " * 3)
+
+
+@pytest.fixture
+def pinned(time_machine) -> datetime:
+    """A frozen clock, for dates compared exactly."""
+    start = datetime.fromisoformat("2026-03-02T09:00:00+00:00")
+    time_machine.move_to(start, tick=False)
+    return start

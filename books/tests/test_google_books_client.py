@@ -1,3 +1,5 @@
+"""The Google Books client: parsing real payloads, the requests it sends, and how it fails and backs off."""
+
 import json
 
 import pytest
@@ -5,6 +7,7 @@ import requests
 import responses
 from responses import matchers
 
+from books.models import Book
 from books.providers.google_books import (
     GoogleBooksClient,
     GoogleBooksNotFound,
@@ -12,7 +15,8 @@ from books.providers.google_books import (
     parse_published,
     parse_volume,
 )
-from books.tests.conftest import BASE, DATA, payload
+from books.tests.helpers import BASE, DATA, payload
+from fakes import google_books as fake_google_books
 
 SEARCH_FILES = sorted(p.name for p in DATA.glob("search_*.json"))
 VOLUME_FILES = sorted(p.name for p in DATA.glob("volume_*.json"))
@@ -23,7 +27,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize("name", SEARCH_FILES)
 def test_every_item_of_every_real_search_payload_parses(name):
-    items = payload(name).get("items", [])
+    page = payload(name)
+    items = page.get("items", [])
+    assert items or page["totalItems"] == 0  # only an empty result comes without items
 
     volumes = [parse_volume(item) for item in items]
 
@@ -264,3 +270,43 @@ def test_an_unreachable_server_pauses_calls_briefly():
             GoogleBooksClient().search("java")
 
     assert len(responses.calls) == 1
+
+
+# The real client over real sockets, against a local server replaying the recorded payloads.
+
+
+@pytest.fixture
+def google_books_server(settings):
+    server = fake_google_books.start()
+    settings.GOOGLE_BOOKS_BASE_URL = f"http://127.0.0.1:{server.server_address[1]}/books/v1"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_search_category_isbn_and_detail_fill_the_catalogue(auth_client, google_books_server):
+    search = auth_client.get("/api/v1/books/search/", {"q": "java"})
+    category = auth_client.get("/api/v1/books/categories/fiction/")
+    by_isbn = auth_client.get("/api/v1/books/isbn/0521339057/")
+    unknown_isbn = auth_client.get("/api/v1/books/isbn/9780306406157/")
+    detail = auth_client.get("/api/v1/books/G7utDwAAQBAJ/")
+
+    assert [r.status_code for r in (search, category, by_isbn, detail)] == [200, 200, 200, 200]
+    assert search.json()["source"] == "google_books"
+    assert by_isbn.json()["isbn_13"] == "9780521339056"
+    assert unknown_isbn.status_code == 404
+    assert search.json()["count"] == 1995
+    assert Book.objects.filter(pk=detail.json()["id"]).exists()
+    assert Book.objects.count() >= 10
+
+
+def test_with_the_server_down_search_answers_from_the_local_catalogue(auth_client, google_books_server):
+    auth_client.get("/api/v1/books/search/", {"q": "java"})
+    google_books_server.shutdown()
+    google_books_server.server_close()
+
+    response = auth_client.get("/api/v1/books/search/", {"q": "java programming"})
+
+    assert response.status_code == 200
+    assert response.json()["source"] == "local"
+    assert response.json()["count"] > 0

@@ -7,7 +7,7 @@ from account.categories import BY_SLUG
 from books.catalogue import isbn_normalize
 from books.management.commands.seed_books import SEED_FILE
 from books.models import Book
-from books.tests.conftest import BASE
+from books.tests.helpers import BASE
 
 pytestmark = pytest.mark.django_db
 

@@ -1,46 +1,75 @@
-"""Monthly summary quotas on a pinned clock, refunds when a generation fails, and who may read which summary."""
+"""Monthly summary quotas: counted per calendar month in UTC, larger on paid plans, free to reread, and refunded
+when a generation fails (to the readers who paid for it, and only to them)."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
+from account.tests.factories import UserFactory
 from bookflow_api.durable import LEASE, TaskStatus
-from books.models import Summary
+from books.models import Summary, SummaryUnlock
 from books.providers.base import ProviderError
 from books.providers.offline import OfflineProvider
-from books.tests.factories import seed_book as book
+from books.tests.factories import BookFactory, seed_book
+from books.tests.helpers import failed_summary, summary_quota, unlock
 from conftest import reader_client
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def failures(monkeypatch, settings) -> dict:
-    """The (offline) provider raises `failures[volume_id]` for that book and writes every other summary."""
-    settings.SUMMARY_PROVIDER = "offline"
-    failures, generate = {}, OfflineProvider.generate
-
-    def failing_generate(self, book):
-        if book.volume_id in failures:
-            raise failures[book.volume_id]
-        return generate(self, book)
-
-    monkeypatch.setattr(OfflineProvider, "generate", failing_generate)
-    return failures
+def refuse(self, book):
+    raise ProviderError("provider_http_400", "Bad request", transient=False)
 
 
-def unlock(client, volume_id: str):
-    return client.post(f"/api/v1/books/{volume_id}/summary/")
+# The quota.
 
 
-def summary_quota(client) -> dict:
-    return client.get("/api/v1/account/subscription/").json()["quotas"]["summaries"]
+def test_quota_is_enforced_per_plan(auth_client, gemini, tasks):
+    BookFactory(volume_id="first000001")
+    BookFactory(volume_id="second00001")
+
+    first = unlock(auth_client, "first000001")
+    second = unlock(auth_client, "second00001")
+
+    assert first.status_code == 202
+    assert second.status_code == 403
+    assert second.json()["code"] == "quota_exceeded"
+    assert not Summary.objects.filter(book_id="second00001", unlocks__isnull=False).exists()
+
+
+def test_a_paid_plan_has_a_larger_quota(gemini, tasks, clock):
+    reader = reader_client("basic")
+    for n in range(3):
+        BookFactory(volume_id=f"book{n:07d}")
+
+    statuses = [unlock(reader, f"book{n:07d}").status_code for n in range(3)]
+    quota = reader.get("/api/v1/account/subscription/").json()
+
+    assert statuses == [202, 202, 202]
+    assert quota["plan"] == "basic"
+    assert quota["status"] == "active"
+    assert quota["quotas"]["summaries"] == {
+        "limit": 10,
+        "used": 3,
+        "remaining": 7,
+        "resets_at": "2026-04-01T00:00:00Z",  # the clock stands on 2026-03-04
+    }
+
+
+def test_rereading_an_unlocked_summary_is_free(auth_client, book, gemini, tasks):
+    unlock(auth_client)
+    tasks.run_all()
+
+    again = unlock(auth_client)
+
+    assert again.status_code == 200
+    assert SummaryUnlock.objects.count() == 1
 
 
 def test_last_months_unlock_does_not_count_against_this_months_quota(time_machine):
     reader = reader_client()
-    book("january0001"), book("february001")
+    seed_book("january0001"), seed_book("february001")
     time_machine.move_to(datetime(2026, 1, 20, 9, 0, tzinfo=UTC), tick=False)
     unlock(reader, "january0001")
 
@@ -68,9 +97,17 @@ def test_the_quota_resets_at_the_first_of_next_month(time_machine, now, resets_a
     assert summary_quota(reader_client())["resets_at"] == resets_at
 
 
+def test_the_quota_resets_at_midnight_sharp_whatever_the_microsecond_of_now(time_machine):
+    time_machine.move_to(datetime(2026, 2, 3, 9, 0, 0, 123456, tzinfo=UTC), tick=False)
+
+    quota = reader_client().get("/api/v1/account/subscription/").json()["quotas"]["summaries"]
+
+    assert quota["resets_at"] == "2026-03-01T00:00:00Z"
+
+
 def test_an_unlock_in_the_last_second_of_a_month_counts_in_that_month_only(time_machine):
     reader = reader_client()
-    book("lastsecond1")
+    seed_book("lastsecond1")
     time_machine.move_to(datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC), tick=False)
     unlock(reader, "lastsecond1")
     used_in_march = summary_quota(reader)["used"]
@@ -82,7 +119,7 @@ def test_an_unlock_in_the_last_second_of_a_month_counts_in_that_month_only(time_
 
 def test_an_unlock_in_the_first_second_of_a_month_counts_in_that_month(time_machine):
     reader = reader_client()
-    book("firstsecond")
+    seed_book("firstsecond")
     time_machine.move_to(datetime(2026, 4, 1, 0, 0, tzinfo=UTC), tick=False)
     unlock(reader, "firstsecond")
 
@@ -91,9 +128,12 @@ def test_an_unlock_in_the_first_second_of_a_month_counts_in_that_month(time_mach
     assert summary_quota(reader)["used"] == 1
 
 
+# Refunds.
+
+
 def test_a_failed_generation_refunds_only_that_summarys_unlock(failures, tasks):
     reader = reader_client(plan="basic")
-    book("succeeds001"), book("fails000001")
+    seed_book("succeeds001"), seed_book("fails000001")
     failures["fails000001"] = ProviderError("provider_http_400", "Bad request", transient=False)
 
     unlock(reader, "succeeds001")
@@ -105,49 +145,9 @@ def test_a_failed_generation_refunds_only_that_summarys_unlock(failures, tasks):
     assert summary_quota(reader)["used"] == 1
 
 
-def test_each_summary_is_read_by_its_own_id_and_only_by_readers_who_unlocked_it():
-    reader, other = reader_client(plan="basic"), reader_client()
-    book("first000001"), book("second00001"), book("others00001")
-    first, second = (unlock(reader, volume_id).json()["id"] for volume_id in ("first000001", "second00001"))
-    others = unlock(other, "others00001").json()["id"]
-
-    read = [reader.get(f"/api/v1/summaries/{summary_id}/") for summary_id in (first, second, others)]
-
-    assert [response.status_code for response in read] == [200, 200, 404]
-    assert [read[0].json()["book"]["id"], read[1].json()["book"]["id"]] == ["first000001", "second00001"]
-    assert (read[0].json()["id"], read[1].json()["id"]) == (first, second)
-
-
-def test_an_unexpected_error_in_generation_is_retried_as_an_internal_error(failures, tasks):
-    reader = reader_client()
-    book("crashes0001")
-    failures["crashes0001"] = RuntimeError("provider bug")
-
-    unlock(reader, "crashes0001")
-    tasks.run_all(limit=1)
-
-    summary = Summary.objects.get()
-    assert (summary.status, summary.attempts, summary.error_code) == (TaskStatus.PENDING, 1, "internal_error")
-    assert len(tasks.pending) == 1
-
-
-def test_an_unexpected_error_on_every_attempt_fails_the_summary_and_refunds_the_reader(failures, tasks):
-    reader = reader_client()
-    book("crashes0001")
-    failures["crashes0001"] = RuntimeError("provider bug")
-
-    summary_id = unlock(reader, "crashes0001").json()["id"]
-    tasks.run_all()
-    body = reader.get(f"/api/v1/summaries/{summary_id}/").json()
-
-    assert (body["status"], body["error"]["code"]) == ("failed", "internal_error")
-    assert Summary.objects.get().attempts == 4
-    assert summary_quota(reader)["used"] == 0
-
-
 def test_a_refunded_unlock_asked_for_again_next_month_is_charged_next_month(failures, tasks, time_machine):
     reader = reader_client()
-    book("failsonce01")
+    seed_book("failsonce01")
     failures["failsonce01"] = ProviderError("provider_http_400", "Bad request", transient=False)
     time_machine.move_to(datetime(2026, 1, 20, 9, 0, tzinfo=UTC), tick=True)
     unlock(reader, "failsonce01")
@@ -161,12 +161,27 @@ def test_a_refunded_unlock_asked_for_again_next_month_is_charged_next_month(fail
     assert summary_quota(reader)["used"] == 1
 
 
+def test_a_second_failure_refunds_the_new_reader_and_leaves_the_earlier_refund_as_it_was(offline, tasks, monkeypatch):
+    refunded_on = timezone.now() - timedelta(days=2)
+    summary = failed_summary("flaky000001")
+    first = SummaryUnlock.objects.create(user=UserFactory(), summary=summary, refunded_at=refunded_on)
+    monkeypatch.setattr(OfflineProvider, "generate", refuse)
+    second = reader_client()
+
+    unlock(second, "flaky000001")
+    tasks.run_all()
+
+    first.refresh_from_db()
+    assert first.refunded_at == refunded_on
+    assert second.get("/api/v1/account/subscription/").json()["quotas"]["summaries"]["used"] == 0
+
+
 def test_a_run_that_lost_its_claim_and_then_fails_refunds_nobody(failures, tasks, time_machine, monkeypatch):
     from account.tasks import resume_stale_tasks
     from books.summaries import generate_summary
 
     reader = reader_client()
-    book("slowbook001")
+    seed_book("slowbook001")
     summary_id = unlock(reader, "slowbook001").json()["id"]
     written_by_offline = OfflineProvider.generate
 
@@ -187,7 +202,7 @@ def test_a_run_that_lost_its_claim_and_then_fails_refunds_nobody(failures, tasks
 
 def test_a_refunded_reader_does_not_read_the_summary_someone_else_later_paid_for(failures, tasks):
     first, second = reader_client(), reader_client()
-    book("flaky000001")
+    seed_book("flaky000001")
     failures["flaky000001"] = ProviderError("provider_http_400", "Bad request.", transient=False)
     summary_id = unlock(first, "flaky000001").json()["id"]
     tasks.run_all()

@@ -1,8 +1,13 @@
+"""The reader's library: bookmarks and notes, their pages, and nobody else's."""
+
 import pytest
 
-from books.models import Bookmark, Note
-from books.tests.conftest import BASE, payload
+from account.tests.factories import UserFactory
+from books.models import Bookmark, Note, Summary, SummaryUnlock
 from books.tests.factories import BookFactory, BookmarkFactory, NoteFactory
+from books.tests.helpers import BASE, payload
+from conftest import client_for
+from fakes import gemini as fake_gemini
 
 pytestmark = pytest.mark.django_db
 
@@ -220,3 +225,53 @@ def test_an_impossible_volume_id_is_a_json_404_on_delete_too(auth_client):
 
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+# One reader never reaches another's library, notes or summaries.
+
+
+@pytest.fixture
+def owner_and_stranger(db):
+    owner, stranger = UserFactory(), UserFactory()
+    note = NoteFactory(user=owner)
+    BookmarkFactory(user=owner, book=note.book)
+    summary = Summary.objects.create(book=BookFactory(), status="ready", content=fake_gemini.VALID_CONTENT)
+    SummaryUnlock.objects.create(user=owner, summary=summary)
+    return owner, stranger, note, summary
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/api/v1/library/notes/{note}/"),
+        ("patch", "/api/v1/library/notes/{note}/"),
+        ("delete", "/api/v1/library/notes/{note}/"),
+        ("get", "/api/v1/summaries/{summary}/"),
+    ],
+)
+def test_another_readers_resources_are_404_never_403(owner_and_stranger, method, path):
+    owner, stranger, note, summary = owner_and_stranger
+
+    response = getattr(client_for(stranger), method)(
+        path.format(note=note.pk, summary=summary.pk), {"body": "mine now"}, format="json"
+    )
+
+    assert response.status_code == 404
+    assert note.__class__.objects.get(pk=note.pk).body == note.body
+
+
+def test_another_readers_library_and_notes_never_show_up_in_mine(owner_and_stranger):
+    _, stranger, note, _ = owner_and_stranger
+    client = client_for(stranger)
+
+    assert client.get("/api/v1/library/").json()["count"] == 0
+    assert client.get("/api/v1/library/notes/").json()["count"] == 0
+    assert client.get(f"/api/v1/library/notes/?book={note.book_id}").json()["count"] == 0
+
+
+def test_deleting_my_bookmark_of_a_book_leaves_another_readers_bookmark(owner_and_stranger):
+    owner, stranger, note, _ = owner_and_stranger
+
+    client_for(stranger).delete(f"/api/v1/library/bookmarks/{note.book_id}/")
+
+    assert client_for(owner).get("/api/v1/library/").json()["count"] == 2  # the bookmark and the unlock

@@ -1,11 +1,16 @@
-"""The trial state moved from books' FreeTrial rows to account's Subscription: existing rows survive the migration."""
+"""Books' data migrations keep existing rows: the trial state moves to account's Subscription, and a trial's
+address is rewritten to its one spelling."""
 
+import importlib
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from books.models import FreeTrial
 
 BEFORE = [("account", "0005_email_address_report"), ("books", "0005_freetrial_address_report")]
 AFTER = [("account", "0006_subscription"), ("books", "0006_subscriptions_from_trials")]
@@ -48,3 +53,14 @@ def test_running_and_ended_trials_become_subscriptions_and_nothing_is_lost():
     assert FreeTrial.objects.count() == 3  # one trial per address ever: the rows stay
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())  # back to the latest schema for the next tests
+
+
+@pytest.mark.django_db
+def test_the_trials_migration_keeps_a_rewritten_address_on_the_trial_it_had(capsys):
+    FreeTrial.objects.create(email='"once"@example.com')
+    migration = importlib.import_module("books.migrations.0005_freetrial_address_report")
+
+    migration.check_trial_addresses(apps, schema_editor=None)
+
+    assert list(FreeTrial.objects.values_list("email", flat=True)) == ["once@example.com"]
+    assert "books.FreeTrial.email: rewritten" in capsys.readouterr().out

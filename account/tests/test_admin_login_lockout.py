@@ -18,7 +18,7 @@ from django.test import Client, override_settings
 
 from account.admin_lockout import sign_in_turn_keys
 from account.models import User
-from bookflow_api.tests.test_faults_and_security import ROOT, redis_is_up
+from conftest import ROOT, redis_is_up
 
 pytestmark = pytest.mark.django_db
 

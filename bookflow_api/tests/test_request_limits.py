@@ -1,5 +1,8 @@
-"""RequestSizeLimitMiddleware: a body declared longer than any endpoint takes is refused before anything reads it,
-on every path (the admin's forms and Django's own views too, not only the API's parsers)."""
+"""Bodies larger than the API takes: RequestSizeLimitMiddleware refuses a body declared longer than any endpoint
+takes before anything reads it, on every path (the admin's forms and Django's own views too, not only the API's
+parsers); behind it each parser holds its media type to its own limit, also unread."""
+
+import json
 
 import pytest
 from axes.models import AccessAttempt
@@ -9,17 +12,23 @@ from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
 from bookflow_api.middleware import RequestSizeLimitMiddleware
-from bookflow_api.tests.test_parsers import UnreadableBody
-
-pytestmark = pytest.mark.django_db
+from bookflow_api.tests.helpers import UnreadableBody, post_raw
 
 MULTIPART = "multipart/form-data; boundary=x"
+FORM = "application/x-www-form-urlencoded"
+LOGIN = "/api/v1/auth/login/"
+ME = "/api/v1/account/me/"
+
+pytestmark = pytest.mark.django_db
 
 
 def post_declared(path: str, length: int | str, content_type: str = MULTIPART, method: str = "POST"):
     """A request that declares `length` bytes of body, from a body that fails the test if anything reads it."""
     extra = {"CONTENT_LENGTH": str(length), "wsgi.input": UnreadableBody()}
     return Client().generic(method, path, b"--x--", content_type=content_type, **extra)
+
+
+# The middleware: one cap for every path.
 
 
 def test_a_multipart_body_past_the_cap_to_the_admin_login_is_refused_unread(settings):
@@ -100,6 +109,9 @@ def test_a_web_app_on_an_allowed_origin_can_read_the_413(settings):
     assert response["Access-Control-Allow-Origin"] == "https://app.example.com"
 
 
+# The parsers: each media type's own limit.
+
+
 def test_without_it_the_multipart_parser_still_refuses_a_body_past_the_cap_unread(auth_client, settings):
     settings.MIDDLEWARE = [
         name for name in settings.MIDDLEWARE if name != "bookflow_api.middleware.RequestSizeLimitMiddleware"
@@ -109,4 +121,43 @@ def test_without_it_the_multipart_parser_still_refuses_a_body_past_the_cap_unrea
     response = auth_client.generic("PATCH", "/api/v1/account/me/", b"--x--", content_type=MULTIPART, **extra)
 
     assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+
+
+def test_a_multipart_body_longer_than_the_limit_is_refused_before_it_is_read(auth_client, settings):
+    declared = str(settings.MULTIPART_MAX_BYTES + 1)
+    extra = {"CONTENT_LENGTH": declared, "wsgi.input": UnreadableBody()}
+
+    response = auth_client.generic("PATCH", ME, b"--x--", content_type="multipart/form-data; boundary=x", **extra)
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+
+
+def test_a_chunked_body_without_a_length_is_never_read(auth_client, user):
+    extra = {"CONTENT_LENGTH": "", "HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": UnreadableBody()}
+
+    response = auth_client.generic("PATCH", ME, b"-", content_type="multipart/form-data; boundary=x", **extra)
+
+    assert response.status_code == 200  # Django's WSGI request sees no body at all: nothing to change
+    user.refresh_from_db()
+    assert user.first_name == "Ada"
+
+
+def test_a_form_body_longer_than_a_json_one_may_be_is_a_413_left_unread(api_client, settings):
+    extra = {"CONTENT_LENGTH": str(settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1), "wsgi.input": UnreadableBody()}
+
+    response = api_client.generic("POST", LOGIN, b"email=a", content_type=FORM, **extra)
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+
+
+def test_a_json_body_larger_than_the_upload_limit_is_refused(api_client, settings):
+    padding = "y" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+
+    response = post_raw(api_client, LOGIN, json.dumps({"email": "a@example.com", "password": "x", "pad": padding}))
+
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
     assert response.json()["code"] == "request_too_large"

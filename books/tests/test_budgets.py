@@ -15,8 +15,8 @@ from account.tasks import resume_stale_tasks
 from bookflow_api.durable import TaskStatus
 from books.budgets import budget_day, budget_resets_at, budget_spend, budgets_warn
 from books.models import Summary, UpstreamUsage
-from books.tests.conftest import BASE, payload
 from books.tests.factories import BookFactory, seed_book
+from books.tests.helpers import BASE, payload
 from conftest import ROOT, reader_client, subprocess_env
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from account.tests.factories import UserFactory
 from books.budgets import budget_day
 from books.catalogue import isbn_normalize
 from books.models import Book, UpstreamUsage
-from books.tests.conftest import BASE, payload
 from books.tests.factories import BookFactory, BookmarkFactory
+from books.tests.helpers import BASE, payload
 
 SEARCH = "/api/v1/books/search/"
 

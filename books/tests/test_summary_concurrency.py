@@ -1,14 +1,16 @@
-"""Many readers asking for one new book at the same moment: one Summary, one generation."""
+"""Readers asking at the same moment (on PostgreSQL): many readers, one new book: one Summary, one generation;
+one reader, many books: one quota, unlocks one at a time."""
 
 import threading
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from rest_framework.test import APIClient
 
 from account.tests.factories import UserFactory
 from books.models import Summary, SummaryUnlock
-from books.tests.factories import BookFactory
+from books.summaries import summary_request
+from books.tests.factories import BookFactory, seed_book
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,4 +70,32 @@ def test_parallel_unlocks_cannot_exceed_the_quota(tasks):
         thread.join()
 
     assert sorted(statuses) == [202] + [403] * 5
+    assert SummaryUnlock.objects.filter(user=reader).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: SQLite has no row locks")
+def test_a_readers_second_unlock_waits_while_their_first_is_in_progress(offline, tasks):
+    reader = UserFactory()
+    seed_book("first000001"), seed_book("second00001")
+    outcome = []
+
+    def second_unlock():
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+        client = APIClient()
+        client.force_authenticate(reader)
+        try:
+            outcome.append(client.post("/api/v1/books/second00001/summary/").status_code)
+        except OperationalError:
+            outcome.append("waited")
+        connection.close()
+
+    with transaction.atomic():
+        summary_request(user=reader, volume_id="first000001")  # not committed yet
+        thread = threading.Thread(target=second_unlock)
+        thread.start()
+        thread.join()
+
+    assert outcome == ["waited"]
     assert SummaryUnlock.objects.filter(user=reader).count() == 1
