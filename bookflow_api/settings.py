@@ -270,6 +270,7 @@ DEFAULT_THROTTLE_RATES = {
     "catalogue_user": "60/min",
     # Google Books calls one reader's cache misses may cost (search, categories, book and ISBN lookups).
     "catalogue_miss_user": "60/hour",
+    "catalogue_miss_user_daily": "200/day",
 }
 
 

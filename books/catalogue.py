@@ -45,10 +45,16 @@ BOOK_NOT_FOUND = ApplicationError("book_not_found", "No such book.", status_code
 
 
 class CatalogueMissThrottle(UserThrottle):
-    """The Google Books calls one reader's cache misses may cost: a flood of random queries from one account
-    cannot spend the shared daily budget; past it, that reader gets the local catalogue."""
+    """The Google Books calls one reader's cache misses may cost an hour: a flood of random queries from one
+    account cannot spend the shared daily budget; past it, that reader gets the local catalogue."""
 
     scope = "catalogue_miss_user"
+
+
+class CatalogueMissDailyThrottle(UserThrottle):
+    """The same share, a day: the hourly one alone would let one account spend more than the daily budget."""
+
+    scope = "catalogue_miss_user_daily"
 
 
 def _upstream(reader_id: int | None) -> GoogleBooksClient:
@@ -57,9 +63,11 @@ def _upstream(reader_id: int | None) -> GoogleBooksClient:
     client = get_client()
     if client.paused():  # checked first, so a reader's share is not spent on calls that would not be made
         raise GoogleBooksUnavailable("Google Books is paused after a quota error or an outage.")
-    if reader_id is not None and not CatalogueMissThrottle.allows(reader_id):
-        logger.info("Reader %s spent their hourly share of Google Books calls; answering locally.", reader_id)
-        raise GoogleBooksUnavailable("This reader's hourly share of Google Books calls is spent.")
+    if reader_id is not None and not (
+        CatalogueMissThrottle.allows(reader_id) and CatalogueMissDailyThrottle.allows(reader_id)
+    ):
+        logger.info("Reader %s spent their share of Google Books calls; answering locally.", reader_id)
+        raise GoogleBooksUnavailable("This reader's share of Google Books calls is spent.")
     return client
 
 

@@ -253,3 +253,16 @@ def test_every_request_sent_to_google_books_counts_against_the_budget_retries_in
 
     assert google_searches(upstream) == 3
     assert UpstreamUsage.objects.get(upstream="google_books").calls == 3
+
+
+def test_a_readers_daily_share_holds_across_the_hours(upstream, monkeypatch, clock):
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "catalogue_miss_user", "2/hour")
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "catalogue_miss_user_daily", "3/day")
+    upstream.get(f"{BASE}/volumes", json=payload("search_something.json"))
+    reader = reader_client()
+    for _hour in range(3):
+        clock.shift(timedelta(hours=1, seconds=1))
+        for _ in range(2):
+            reader.get(SEARCH, {"q": uuid.uuid4().hex})
+
+    assert google_searches(upstream) == 3  # 2 the first hour, 1 the second, none the third
