@@ -21,7 +21,7 @@ from stdnum.isbn import validate as isbn_validate
 from account.categories import BY_SLUG, Category
 from account.throttles import UserThrottle
 from bookflow_api.errors import ApplicationError
-from books.models import Book, Bookmark, SummaryUnlock
+from books.models import Book, Bookmark, Summary, SummaryUnlock
 from books.providers.google_books import (
     GoogleBooksClient,
     GoogleBooksNotFound,
@@ -87,6 +87,10 @@ def books_upsert(volumes: list[Volume]) -> list[Book]:
     if unique:
         Book.objects.bulk_create(
             unique, update_conflicts=True, unique_fields=["volume_id"], update_fields=UPDATE_FIELDS
+        )
+        # Their summaries' stored answers show the book: render them again on their next read.
+        Summary.objects.filter(book_id__in=[book.volume_id for book in unique]).exclude(etag="").update(
+            rendered=None, etag=""
         )
     return books
 

@@ -78,6 +78,10 @@ class Summary(DurableTask):
     provider = models.CharField(max_length=20, blank=True)
     model = models.CharField(max_length=60, blank=True)
     ready_at = models.DateTimeField(null=True, blank=True)
+    # The ready summary's JSON answer, rendered on its first read and sent as is after that (with its ETag);
+    # cleared when the content changes or its book is refreshed, so the next read renders it again.
+    rendered = models.BinaryField(null=True, blank=True, editable=False)
+    etag = models.CharField(max_length=80, blank=True, editable=False)
     failed_rounds = models.PositiveSmallIntegerField(
         default=0, help_text="Rounds of attempts that all failed; from the third on, only an admin retries."
     )

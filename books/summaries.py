@@ -154,6 +154,31 @@ def summary_for_reader(*, user: User, summary_id: int) -> Summary:
     return summary
 
 
+def summary_state_for_reader(*, user: User, summary_id: int) -> tuple[str, str]:
+    """(status, ETag) of the summary if this reader holds it, in one query that loads no content; 404 otherwise."""
+    state = Summary.objects.filter(_held_by(user), pk=summary_id).values_list("status", "etag").first()
+    if state is None:
+        raise SUMMARY_NOT_FOUND
+    return state
+
+
+def summary_rendered(*, summary_id: int) -> bytes | None:
+    """The stored answer of a ready summary (after an access check by the caller); None until it is rendered."""
+    body = Summary.objects.filter(pk=summary_id, status=TaskStatus.READY).values_list("rendered", flat=True).first()
+    return bytes(body) if body is not None else None
+
+
+def summary_keep_rendered(*, summary: Summary, body: bytes, etag: str) -> None:
+    """Keep a ready summary's rendered answer, unless its content or book changed since it was loaded."""
+    Summary.objects.filter(
+        pk=summary.pk,
+        status=TaskStatus.READY,
+        etag="",
+        ready_at=summary.ready_at,
+        book__fetched_at=summary.book.fetched_at,
+    ).update(rendered=body, etag=etag)
+
+
 def summary_of_book_for_reader(*, user: User, volume_id: str) -> Summary | None:
     return Summary.objects.filter(_held_by(user), book_id=volume_id, language="en").order_by("-prompt_version").first()
 
@@ -191,7 +216,13 @@ def generate_summary(summary_id: int, *, stale: bool = False) -> None:
         ):  # not when a later run took over (and may have succeeded)
             summary_round_failed(summary_id)
         return
-    fields = {"content": result.content, "provider": result.provider, "model": result.model}
+    fields = {
+        "content": result.content,
+        "provider": result.provider,
+        "model": result.model,
+        "rendered": None,
+        "etag": "",
+    }
     if task_succeed(summary, **fields, ready_at=timezone.now()):
         logger.info("Summary %s is ready (%s).", summary_id, result.provider)
 

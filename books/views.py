@@ -6,6 +6,15 @@ from rest_framework.views import APIView
 
 from account.categories import BY_SLUG, CATEGORIES
 from account.throttles import UserThrottle
+from bookflow_api.conditional import (
+    CACHE_CONTROL,
+    etag_for,
+    etag_of,
+    not_modified,
+    render_json,
+    stored_json,
+    unchanged,
+)
 from bookflow_api.errors import ApplicationError
 from bookflow_api.errors import error_responses as errors
 from bookflow_api.pagination import BookFlowPagination
@@ -28,6 +37,14 @@ PAGE_PARAMS = [
     OpenApiParameter("page", int, description="1-based page number (default 1)."),
     OpenApiParameter("page_size", int, description="Items per page, 1 to 40 (default 20)."),
 ]
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="The `ETag` of the answer you have: 304 Not Modified (no body) while it is still current.",
+)
+NOT_MODIFIED = OpenApiResponse(description="Not modified: the answer you have (its `ETag`) is still current.")
 SOURCE = serializers.ChoiceField(choices=["google_books", "local"])
 BOOK_PAGE = BookFlowPagination.response_serializer("BookPage", BookSerializer(many=True), source=SOURCE)
 
@@ -111,16 +128,26 @@ class RecommendedView(APIView):
         return book_page_response(request, paginator, result)
 
 
-def book_detail_response(request, book) -> Response:
+def book_detail_response(request, book):
     book.bookmarked = book.bookmarks.filter(user=request.user).exists()
     book.summary = summaries.summary_of_book_for_reader(user=request.user, volume_id=book.volume_id)
-    return Response(BookDetailSerializer(book).data)
+    summary_state = (book.summary.pk, book.summary.status) if book.summary else None
+    # Everything the answer shows, named without rendering it: the book's version, this reader's bookmark, summary.
+    etag = etag_of(book.volume_id, book.fetched_at.isoformat(), book.bookmarked, summary_state)
+    if unchanged(request, etag):
+        return not_modified(etag)
+    response = Response(BookDetailSerializer(book).data, headers={"ETag": etag, "Cache-Control": CACHE_CONTROL})
+    return response
 
 
 class IsbnView(APIView):
     throttle_classes = [CatalogueThrottle]
 
-    @extend_schema(responses={200: BookDetailSerializer, **errors(400, 401, 404, 429, 503)}, tags=["books"])
+    @extend_schema(
+        parameters=[IF_NONE_MATCH],
+        responses={200: BookDetailSerializer, 304: NOT_MODIFIED, **errors(400, 401, 404, 429, 503)},
+        tags=["books"],
+    )
     def get(self, request, isbn: str):
         return book_detail_response(request, catalogue.book_by_isbn(isbn=isbn, reader_id=request.user.pk))
 
@@ -128,7 +155,11 @@ class IsbnView(APIView):
 class BookDetailView(APIView):
     throttle_classes = [CatalogueThrottle]
 
-    @extend_schema(responses={200: BookDetailSerializer, **errors(401, 404, 429, 503)}, tags=["books"])
+    @extend_schema(
+        parameters=[IF_NONE_MATCH],
+        responses={200: BookDetailSerializer, 304: NOT_MODIFIED, **errors(401, 404, 429, 503)},
+        tags=["books"],
+    )
     def get(self, request, volume_id: str):
         return book_detail_response(request, catalogue.book_detail(volume_id=volume_id, reader_id=request.user.pk))
 
@@ -246,6 +277,26 @@ class SummaryRequestView(APIView):
 
 
 class SummaryDetailView(APIView):
-    @extend_schema(responses={200: SummarySerializer, **errors(401, 404)}, tags=["summaries"])
+    @extend_schema(
+        parameters=[IF_NONE_MATCH],
+        responses={200: SummarySerializer, 304: NOT_MODIFIED, **errors(401, 404)},
+        tags=["summaries"],
+    )
     def get(self, request, summary_id: int):
-        return Response(SummarySerializer(summaries.summary_for_reader(user=request.user, summary_id=summary_id)).data)
+        # A ready summary's answer is stored once rendered: the access check and its ETag in one query, then 304
+        # or the stored bytes, with no content loaded or rendered.
+        status_now, etag = summaries.summary_state_for_reader(user=request.user, summary_id=summary_id)
+        if status_now == "ready" and etag:
+            if unchanged(request, etag):
+                return not_modified(etag)
+            body = summaries.summary_rendered(summary_id=summary_id)
+            if body is not None:
+                return stored_json(body, etag)
+        summary = summaries.summary_for_reader(user=request.user, summary_id=summary_id)
+        data = SummarySerializer(summary).data
+        if summary.status != "ready":
+            return Response(data)
+        body = render_json(data)
+        etag = etag_for(body)
+        summaries.summary_keep_rendered(summary=summary, body=body, etag=etag)
+        return stored_json(body, etag)
