@@ -69,12 +69,19 @@ def prepare() -> dict[str, str]:
     key = _cache_key("search", q="profile", page=1, size=20, lang="", order="relevance")
     cache.set(key, {"count": 20, "ids": [book.volume_id for book in books[:20]]}, timeout=None)
     token = str(RefreshToken.for_user(reader).access_token)
+    from django.test import Client
+
+    signed_in = Client(headers={"Authorization": f"Bearer {token}"})
+    summary_etag = signed_in.get(f"/api/v1/summaries/{summary.pk}/", secure=True)["ETag"]
+    book_etag = signed_in.get(f"/api/v1/books/{books[0].volume_id}/", secure=True)["ETag"]
     return {
         "token": token,
         "bare view": "/bench/bare/",
         "GET /api/health/": "/api/health/",
         "GET books/{id}/ (local)": f"/api/v1/books/{books[0].volume_id}/",
+        "GET books/{id}/ (304)": f"/api/v1/books/{books[0].volume_id}/ If-None-Match {book_etag}",
         "GET summaries/{id}/ (ready)": f"/api/v1/summaries/{summary.pk}/",
+        "GET summaries/{id}/ (304)": f"/api/v1/summaries/{summary.pk}/ If-None-Match {summary_etag}",
         "GET books/search/ (cached)": "/api/v1/books/search/?q=profile&order_by=relevance",
         "GET library/ (40 items)": "/api/v1/library/?page_size=40",
     }
@@ -118,14 +125,16 @@ def area_of(filename: str) -> str:
 
 
 def profile(client, url: str, requests: int, top: int) -> tuple[float, dict[str, float], list]:
+    url, _, if_none_match = url.partition(" If-None-Match ")
+    headers = {"If-None-Match": if_none_match} if if_none_match else {}
     for _ in range(50):  # warm: connections, caches, imports
-        response = client.get(url, secure=True)
-        assert response.status_code == 200, (url, response.status_code, response.content[:200])
+        response = client.get(url, secure=True, headers=headers)
+        assert response.status_code in (200, 304), (url, response.status_code, response.content[:200])
     profiler = cProfile.Profile()
     started = time.process_time()
     profiler.enable()
     for _ in range(requests):
-        client.get(url, secure=True)
+        client.get(url, secure=True, headers=headers)
     profiler.disable()
     cpu_ms = (time.process_time() - started) * 1000 / requests
     areas: dict[str, float] = {}
