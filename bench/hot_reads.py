@@ -113,7 +113,16 @@ AREAS = [  # the first match names where a function's own time goes
             "rest_framework/utils/serializer_helpers.py",
         ),
     ),
-    ("renderer (JSON)", ("rest_framework/renderers.py", "json/", "rest_framework/utils/encoders.py")),
+    (
+        "renderer (JSON)",
+        (
+            "rest_framework/renderers.py",
+            "json/",
+            "rest_framework/utils/encoders.py",
+            "drf_orjson_renderer/",
+            "bookflow_api/renderers",
+        ),
+    ),
     ("DRF request/view", ("rest_framework/",)),
     ("our code", ("bookflow_api/", "account/", "books/")),
     ("Django core and the rest", ("",)),

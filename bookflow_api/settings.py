@@ -297,8 +297,10 @@ THROTTLE_RATES = _throttle_rates(config("THROTTLE_RATES", default=""))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # ASCII JSON: any text a client sends (even a lone surrogate) can be echoed back in an error.
+    # orjson (UTF-8 output), falling back to DRF's ASCII JSON for what orjson refuses: any text a client sends,
+    # even a lone surrogate, can be echoed back in an error (bookflow_api/renderers.py). JSON only: no browsable API.
+    "DEFAULT_RENDERER_CLASSES": ["bookflow_api.renderers.FastJSONRenderer"],
+    # DRF's own JSON renderers stay ASCII (the fallback above, drf-spectacular's schema as JSON).
     "UNICODE_JSON": False,
     # Multipart only on the views that take files (account/me/): elsewhere it is a 415, its body unread.
     "DEFAULT_PARSER_CLASSES": ["bookflow_api.parsers.SafeJSONParser", "bookflow_api.parsers.SafeFormParser"],
