@@ -71,11 +71,35 @@ def _upstream(reader_id: int | None) -> GoogleBooksClient:
     return client
 
 
+# What a page of books carries: the columns clients see, read with `.values()` (no model instance per book).
+BOOK_COLUMNS = [
+    "volume_id",
+    "title",
+    "subtitle",
+    "authors",
+    "publisher",
+    "published_date",
+    "published_year",
+    "description",
+    "page_count",
+    "categories",
+    "language",
+    "isbn_13",
+    "isbn_10",
+    "thumbnail_url",
+    "cover_url",
+    "average_rating",
+    "ratings_count",
+    "preview_link",
+    "info_link",
+]
+
+
 @dataclass(frozen=True)
 class BookPage:
     source: str
     count: int
-    books: list[Book]
+    books: list[dict]  # rows of BOOK_COLUMNS
 
 
 def books_upsert(volumes: list[Volume]) -> list[Book]:
@@ -99,9 +123,13 @@ SINGLE_FLIGHT_SECONDS = 15  # longer than one Google call with its retries, so a
 SINGLE_FLIGHT_WAIT_SECONDS = 8
 
 
-def _books_in_order(volume_ids: list[str]) -> list[Book]:
-    found = Book.objects.in_bulk(volume_ids)
+def _books_in_order(volume_ids: list[str]) -> list[dict]:
+    found = {row["volume_id"]: row for row in Book.objects.filter(pk__in=volume_ids).values(*BOOK_COLUMNS)}
     return [found[volume_id] for volume_id in volume_ids if volume_id in found]
+
+
+def _row(book: Book) -> dict:
+    return {column: getattr(book, column) for column in BOOK_COLUMNS}
 
 
 def _cache_key(prefix: str, **params) -> str:
@@ -135,7 +163,7 @@ def _google_search(
     finally:
         if leader:
             cache.delete(f"{key}:flight")
-    return BookPage(source=GOOGLE, count=result.total_items, books=books)
+    return BookPage(source=GOOGLE, count=result.total_items, books=[_row(book) for book in books])
 
 
 def _wait_for(key: str) -> dict | None:
@@ -152,7 +180,8 @@ def _wait_for(key: str) -> dict | None:
 
 def _local_page(queryset: QuerySet[Book], *, page: int, page_size: int) -> BookPage:
     offset = (page - 1) * page_size
-    return BookPage(source=LOCAL, count=queryset.count(), books=list(queryset[offset : offset + page_size]))
+    rows = queryset.values(*BOOK_COLUMNS)[offset : offset + page_size]
+    return BookPage(source=LOCAL, count=queryset.count(), books=list(rows))
 
 
 def local_search(query: str) -> QuerySet[Book]:
@@ -291,14 +320,14 @@ def books_recommended(*, interests: list[str], page: int, page_size: int, reader
             except ApplicationError:
                 lists.append(BookPage(source=LOCAL, count=0, books=[]))
         source = GOOGLE if all(result.source == GOOGLE for result in lists) else LOCAL
-        ids = list(dict.fromkeys(book.volume_id for book in _interleave([result.books for result in lists])))
+        ids = list(dict.fromkeys(book["volume_id"] for book in _interleave([result.books for result in lists])))
         if source == GOOGLE:
             cache.set(key, ids, timeout=settings.BOOKS_RECOMMENDED_CACHE_SECONDS)
     offset = (page - 1) * page_size
     return BookPage(source=source, count=len(ids), books=_books_in_order(ids[offset : offset + page_size]))
 
 
-def _interleave(lists: list[list[Book]]) -> list[Book]:
+def _interleave(lists: list[list[dict]]) -> list[dict]:
     """[a1, a2], [b1] -> [a1, b1, a2]: every interest gets a turn near the top."""
     longest = max((len(items) for items in lists), default=0)
     return [items[i] for i in range(longest) for items in lists if i < len(items)]

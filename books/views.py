@@ -20,6 +20,7 @@ from bookflow_api.errors import error_responses as errors
 from bookflow_api.pagination import BookFlowPagination
 from books import catalogue, library, summaries
 from books.serializers import (
+    LIBRARY_COLUMNS,
     BookDetailSerializer,
     BookmarkSerializer,
     BookSerializer,
@@ -31,6 +32,8 @@ from books.serializers import (
     NoteUpdateSerializer,
     SearchParamsSerializer,
     SummarySerializer,
+    book_as_dict,
+    library_item_as_dict,
 )
 
 PAGE_PARAMS = [
@@ -58,7 +61,7 @@ class CatalogueThrottle(UserThrottle):
 def book_page_response(request, paginator: BookFlowPagination, result: catalogue.BookPage) -> Response:
     """The catalogue fetched just the page asked for (from Google Books or our copy): answer it as that page."""
     books = paginator.paginate_fetched(result.books, count=result.count, request=request)
-    return paginator.get_paginated_response(BookSerializer(books, many=True).data, source=result.source)
+    return paginator.get_paginated_response([book_as_dict(book) for book in books], source=result.source)
 
 
 class SearchView(APIView):
@@ -175,8 +178,9 @@ class LibraryView(APIView):
     )
     def get(self, request):
         paginator = BookFlowPagination()
-        books = paginator.paginate_queryset(library.library_books(user=request.user), request, view=self)
-        return paginator.get_paginated_response(LibraryItemSerializer(books, many=True).data)
+        rows = library.library_books(user=request.user).values(*LIBRARY_COLUMNS)
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response([library_item_as_dict(row) for row in page])
 
 
 class BookmarkView(APIView):
