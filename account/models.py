@@ -165,6 +165,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self) -> str:
         return self.first_name or self.email
 
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None) -> None:
+        # A reader authenticated on the lean path has only their id: the first field read loads the whole row,
+        # in one query, instead of one query per field (Django's way with deferred fields).
+        if fields and getattr(self, "load_whole_row_on_first_access", False):
+            self.load_whole_row_on_first_access = False
+            fields = [field.attname for field in self._meta.concrete_fields]
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+
 
 class Subscription(models.Model):
     """What a reader is subscribed to beyond `free`: today the free trial (`trialing`, then `expired`), written by

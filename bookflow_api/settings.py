@@ -124,7 +124,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = config("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Several deployments (or test runs) sharing one Redis keep apart by prefix.
+            "KEY_PREFIX": config("CACHE_KEY_PREFIX", default=""),
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -295,7 +302,8 @@ def _throttle_rates(overrides: str) -> dict[str, str]:
 THROTTLE_RATES = _throttle_rates(config("THROTTLE_RATES", default=""))
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    # simplejwt's JWTAuthentication, minus the reader's row on each request when the shared cache vouches for it.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["account.authentication.LeanJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # orjson (UTF-8 output), falling back to DRF's ASCII JSON for what orjson refuses: any text a client sends,
     # even a lone surrogate, can be echoed back in an error (bookflow_api/renderers.py). JSON only: no browsable API.

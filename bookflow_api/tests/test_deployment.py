@@ -36,6 +36,7 @@ NOT_IN_BLUEPRINT = {
     "GOOGLE_BOOKS_BASE_URL": "for a proxy or a local fake; production talks to Google",
     "GEMINI_BASE_URL": "as GOOGLE_BOOKS_BASE_URL",
     "THROTTLE_RATES": "an override of the default rate limits; set it in the dashboard only to change a limit",
+    "CACHE_KEY_PREFIX": "the Blueprint's Key Value instance serves this deployment alone",
 }
 WEB_ONLY = {"WEB_CONCURRENCY", "NUM_PROXIES", "BOOKFLOW_BACKGROUND_SCHEDULER", "CORS_ALLOWED_ORIGINS"}
 WEB_ONLY |= {"ADMIN_LOGIN_FAILURE_LIMIT", "ADMIN_LOGIN_IP_FAILURE_LIMIT", "ADMIN_LOGIN_COOLOFF_MINUTES"}
@@ -216,6 +217,7 @@ def test_the_key_value_internal_url_becomes_the_shared_redis_cache():
         assert production_setting("CACHES", REDIS_URL=url)["default"] == {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": url,
+            "KEY_PREFIX": "",
         }
 
 
