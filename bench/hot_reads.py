@@ -1,8 +1,8 @@
 """Where a hot read's time goes: each endpoint through Django's whole request path, in process, under cProfile.
 
-`python bench/hot_reads.py [--requests 2000] [--top 12]` (`make profile`). Production settings (DEBUG off) on
-PostgreSQL (database `bookflow_profile`, created and dropped), no Redis (local-memory cache), the bench URLs
-(a bare DRF view as the floor). Prints, per endpoint, the CPU per request and the functions with the most
+`python bench/hot_reads.py [--requests 2000] [--top 12] [--redis]` (`make profile`). Production settings (DEBUG
+off) on PostgreSQL (database `bookflow_profile`, created and dropped), a local-memory cache (Redis database 15 with
+`--redis`: the lean authenticated path on), the bench URLs (a bare DRF view as the floor). Prints, per endpoint, the CPU per request and the functions with the most
 cumulative time, as Markdown tables. Not a test and not a benchmark of throughput: a map for optimising.
 """
 
@@ -28,6 +28,8 @@ os.environ.update(
     ALLOWED_HOSTS="testserver",
 )
 os.environ.pop("REDIS_URL", None)
+if "--redis" in sys.argv:  # the shared cache production has: the lean authenticated path is on
+    os.environ.update(REDIS_URL="redis://127.0.0.1:6379/15", CACHE_KEY_PREFIX="profile")
 
 from fakes.processes import drop_database, fresh_database  # noqa: E402
 
@@ -161,6 +163,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--top", type=int, default=12)
+    parser.add_argument("--redis", action="store_true", help="with Redis (database 15) as the shared cache")
     args = parser.parse_args()
     fresh_database(os.environ["DATABASE_URL"])
     try:
