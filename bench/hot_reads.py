@@ -2,8 +2,9 @@
 
 `python bench/hot_reads.py [--requests 2000] [--top 12] [--redis]` (`make profile`). Production settings (DEBUG
 off) on PostgreSQL (database `bookflow_profile`, created and dropped), a local-memory cache (Redis database 15 with
-`--redis`: the lean authenticated path on), the bench URLs (a bare DRF view as the floor). Prints, per endpoint, the CPU per request and the functions with the most
-cumulative time, as Markdown tables. Not a test and not a benchmark of throughput: a map for optimising.
+`--redis`: the lean authenticated path on), the bench URLs (a bare DRF view as the floor). Prints, per endpoint,
+the CPU per request, its own time by area and the functions with the most of it, as Markdown tables. Not a test
+and not a benchmark of throughput: a map for optimising.
 """
 
 import argparse
