@@ -17,27 +17,7 @@ class BookSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Book
-        fields = [
-            "id",
-            "title",
-            "subtitle",
-            "authors",
-            "publisher",
-            "published_date",
-            "published_year",
-            "description",
-            "page_count",
-            "categories",
-            "language",
-            "isbn_13",
-            "isbn_10",
-            "thumbnail_url",
-            "cover_url",
-            "average_rating",
-            "ratings_count",
-            "preview_link",
-            "info_link",
-        ]
+        fields = ["id", *BOOK_COLUMNS[1:]]  # the columns lean pages read, volume_id shown as `id`
         read_only_fields = fields
 
 

@@ -104,3 +104,15 @@ class WindowClosesBetweenAddAndIncr:
             self.raced = True
             return False
         return REAL_CACHE.add(key, *args, **kwargs)
+
+
+def change_reader(reader, change: str) -> None:
+    """Do to the reader what must end their sessions: `deactivate`, `password` or `delete`."""
+    if change == "deactivate":
+        reader.is_active = False
+        reader.save()
+    elif change == "password":
+        reader.set_password("a-brand-new-password-123")
+        reader.save()
+    else:
+        reader.delete()

@@ -14,6 +14,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from account.models import User
 from account.tests.factories import UserFactory
+from account.tests.helpers import change_reader
 from conftest import ROOT, CommittingAPIClient, redis_is_up, subprocess_env
 
 pytestmark = pytest.mark.skipif(not redis_is_up(), reason="needs Redis on 127.0.0.1:6379 (a cache shared by processes)")
@@ -76,14 +77,7 @@ def test_a_change_in_this_process_refuses_the_next_request(db, shared_cache, cha
     client = signed_in(reader)
     client.get(LIBRARY)  # the state is cached
 
-    if change == "deactivate":
-        reader.is_active = False
-        reader.save()
-    elif change == "password":
-        reader.set_password("a-brand-new-password-123")
-        reader.save()
-    else:
-        reader.delete()
+    change_reader(reader, change)
 
     assert client.get(LIBRARY).status_code == 401
 
@@ -103,16 +97,8 @@ def test_an_evicted_generation_sends_the_next_request_to_the_row(db, shared_cach
 OTHER_PROCESS = """
 import django; django.setup()
 from account.models import User
-reader = User.objects.get(pk={pk})
-change = {change!r}
-if change == "deactivate":
-    reader.is_active = False
-    reader.save()
-elif change == "password":
-    reader.set_password("a-brand-new-password-123")
-    reader.save()
-else:
-    reader.delete()
+from account.tests.helpers import change_reader
+change_reader(User.objects.get(pk={pk}), {change!r})
 """
 
 
