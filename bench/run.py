@@ -193,10 +193,10 @@ def bench_throughput(fakes: Fakes, runs: int, seconds: int) -> None:
     emit()
     emit(
         f"`wrk -t2 -c{{16,64}} -d{seconds}s --latency` against gunicorn (gunicorn.conf.py, WEB_CONCURRENCY=2, "
-        f"4 threads each, DEBUG off, PostgreSQL, no Redis); {runs} runs each; median (min–max)."
+        f"4 threads each, DEBUG off, PostgreSQL, Redis as on Render); {runs} runs each; median (min–max)."
     )
     emit()
-    with gunicorn(fakes) as base:
+    with gunicorn(fakes, REDIS_URL="redis://127.0.0.1:6379/15", CACHE_KEY_PREFIX="throughput") as base:
         for _ in range(20):  # warm every worker's caches and connections
             for _, path, auth in endpoints:
                 _get(base + path, auth).raise_for_status()
