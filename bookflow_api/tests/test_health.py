@@ -3,6 +3,7 @@ from unittest import mock
 
 import time_machine
 from django.db import OperationalError
+from django.test import override_settings
 
 from account.tasks import heartbeat
 
@@ -38,3 +39,18 @@ def test_health_is_503_when_the_database_is_unreachable(api_client, db):
 
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"
+
+
+def test_an_unreachable_cache_does_not_fail_the_health_check(api_client, db):
+    unreachable = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
+    with override_settings(CACHES={"default": unreachable}):
+        response = api_client.get("/api/health/")
+
+    assert response.status_code == 200 and response.json()["budgets"]["gemini"]["used"] == 0
+
+
+def test_health_reads_the_budgets_at_most_every_ten_seconds(api_client, db, django_assert_num_queries):
+    api_client.get("/api/health/")
+
+    with django_assert_num_queries(1):  # the worker's heartbeat only
+        api_client.get("/api/health/")
